@@ -1,0 +1,150 @@
+"""The ``octoglot`` command line. Heavy libraries are imported only by commands that run a model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness import __version__
+from harness.errors import OctoglotError
+
+EXAMPLES = """examples:
+  octoglot run --model smollm2 --suite quick
+  octoglot run --model smollm2 --langs en,de,fr,it,pt,hi,es,th --tasks sib200 --limit 20 --output runs/
+  octoglot run --model hf --model-args pretrained=/models/llama,dtype=bfloat16 --tasks sib200 --langs hi,th
+  octoglot tasks
+  octoglot data verify --data-dir ../shared/data
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other error
+        raise OctoglotError(message)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="octoglot", description="Multilingual LLM benchmark harness (en de fr it pt hi es th).",
+                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"octoglot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="evaluate a model", epilog=EXAMPLES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--model", default="smollm2",
+                     help="alias (smollm2, gemma3-270m) or lm-eval backend (hf, vllm, local-completions, ...)")
+    run.add_argument("--model-args", help="k=v,k2=v2 passed to the lm-eval backend")
+    run.add_argument("--tasks", help="comma-separated task ids (see `octoglot tasks`)")
+    run.add_argument("--suite", help="a named suite: quick (small per-task limit) or core (all offline data)")
+    run.add_argument("--langs", help="comma-separated language codes (default: all eight)")
+    run.add_argument("--limit", type=positive_int, help="a seeded sample of N items per task and language")
+    run.add_argument("--seed", type=int, default=1234, help="seed for --limit sampling and the model (default 1234)")
+    run.add_argument("--output", default="runs", help="folder that receives the run directory (default runs/)")
+    run.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data, then the hub)")
+    run.add_argument("--batch-size", type=positive_int, default=8)
+    run.add_argument("--device", default="cpu")
+
+    tasks = sub.add_parser("tasks", help="list the task × language matrix")
+    tasks.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data)")
+
+    data = sub.add_parser("data", help="data directory tools")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    verify = data_sub.add_parser("verify", help="check that a data directory has every file the packs name")
+    verify.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data)")
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness import languages, tasks
+    from harness.runner import RunConfig, execute
+
+    if not args.tasks and not args.suite:
+        raise OctoglotError("run: give --tasks or --suite (see `octoglot tasks`)")
+    limit = args.limit
+    if args.suite:
+        suite_tasks, suite_limit = tasks.get_suite(args.suite)
+        limit = limit or suite_limit
+    chosen = tasks.parse_tasks(args.tasks) if args.tasks else suite_tasks
+    config = RunConfig(model=args.model, model_args=args.model_args, tasks=chosen,
+                       langs=languages.parse_langs(args.langs), limit=limit, seed=args.seed,
+                       output=Path(args.output), data_dir=args.data_dir, batch_size=args.batch_size,
+                       device=args.device)
+    run_dir, scores, failed = execute(config)
+
+    from harness.report import print_table
+
+    print_table(scores, "acc", title=f"{args.model}: acc (task × language)")
+    print(f"run directory: {run_dir}")
+    if failed:
+        print(f"octoglot: {failed} sample(s) failed; see 'error' in {run_dir}/samples", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from harness import data, packs
+    from harness.languages import LANGUAGES
+    from harness.tasks import TASKS
+
+    data_dir = data.resolve_data_dir(args.data_dir)
+    all_packs = packs.all_packs()
+    header = f"{'task':<14}" + "".join(f"{code:>7}" for code in LANGUAGES) + "  description"
+    print(header)
+    for task in TASKS.values():
+        cells = []
+        for code in LANGUAGES:
+            entry = all_packs[code].tasks.get(task.id)
+            cells.append("-" if entry is None else data.availability(entry, data_dir))
+        print(f"{task.id:<14}" + "".join(f"{c:>7}" for c in cells) + f"  {task.description}")
+    where = f"{data_dir.path} (from {data_dir.origin})" if data_dir else "none: tasks load from the hub"
+    print(f"\nlocal: file present in the data directory; hub: read from the Hugging Face hub; -: not covered\n"
+          f"data directory: {where}")
+    return 0
+
+
+def cmd_data_verify(args: argparse.Namespace) -> int:
+    from harness import data, packs
+
+    data_dir = data.resolve_data_dir(args.data_dir)
+    if data_dir is None:
+        raise OctoglotError("data verify: no data directory: pass --data-dir or set $OCTOGLOT_DATA")
+    entries = [(code, task, entry) for code, pack in packs.all_packs().items() for task, entry in pack.tasks.items()]
+    problems, warnings = data.verify(data_dir, entries)
+    for line in problems:
+        print(f"problem: {line}")
+    for line in warnings:
+        print(f"warning: {line}")
+    checked = sum(e.local is not None for _, _, e in entries)
+    print(f"{data_dir.path}: {checked} pack files checked: {len(problems)} problem(s), {len(warnings)} warning(s)")
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "tasks":
+            return cmd_tasks(args)
+        return cmd_data_verify(args)
+    except OctoglotError as exc:
+        print(f"octoglot: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("octoglot: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
