@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data, then the hub)")
     run.add_argument("--batch-size", type=positive_int, default=8)
     run.add_argument("--device", default="cpu")
+    run.add_argument("--apply-chat-template", action=argparse.BooleanOptionalAction, default=None,
+                     help="wrap generation prompts in the model's chat template (default: on for instruct aliases)")
 
     tasks = sub.add_parser("tasks", help="list the task × language matrix")
     tasks.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data)")
@@ -78,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = RunConfig(model=args.model, model_args=args.model_args, tasks=chosen,
                        langs=languages.parse_langs(args.langs), limit=limit, seed=args.seed,
                        output=Path(args.output), data_dir=args.data_dir, batch_size=args.batch_size,
-                       device=args.device)
+                       device=args.device, chat_template=args.apply_chat_template)
     run_dir, scores, failed = execute(config)
 
     from harness.report import print_table

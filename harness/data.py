@@ -71,18 +71,20 @@ def read_local(data_dir: DataDir, source: LocalSource, columns: tuple[str, ...] 
         text = blob.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise OctoglotError(f"data file {path}: not valid UTF-8 at byte {exc.start}") from None
-    rows = parse_rows(text, source.file_format, str(path))
+    rows = parse_rows(text, source.file_format, str(path), source.columns)
     if not rows:
         raise OctoglotError(f"data file {path}: no rows")
     check_columns(rows, columns, str(path))
     return Loaded(rows, {"kind": "local", "path": source.path, "sha256": digest})
 
 
-def parse_rows(text: str, fmt: str, where: str) -> list[dict]:
+def parse_rows(text: str, fmt: str, where: str, columns: list[str] | None = None) -> list[dict]:
     if fmt in ("tsv", "csv"):
         delimiter = "\t" if fmt == "tsv" else ","
         quoting = csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL
-        return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting))
+        reader = csv.DictReader(io.StringIO(text, newline=""), fieldnames=columns, delimiter=delimiter,
+                                quoting=quoting)
+        return list(reader)
     if fmt == "jsonl":
         rows = []
         for number, line in enumerate(text.splitlines(), 1):
@@ -141,6 +143,13 @@ def load_task_data(entry: TaskEntry, data_dir: DataDir | None, columns: tuple[st
         f"task data {entry.local.path}: needs a local data directory (--data-dir or ${ENV_VAR}); "
         "it has no hub source"
     )
+
+
+def load_extras(entry: TaskEntry, data_dir: DataDir | None) -> dict[str, Loaded]:
+    """The further local files a task reads (references, exemplars); none without a data directory."""
+    if data_dir is None or not entry.extra:
+        return {}
+    return {role: read_local(data_dir, source) for role, source in entry.extra.items()}
 
 
 def availability(entry: TaskEntry, data_dir: DataDir | None) -> str:

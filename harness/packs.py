@@ -34,6 +34,7 @@ class LocalSource(_Strict):
     path: str
     format: Literal["tsv", "csv", "json", "jsonl", "text"] | None = None
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    columns: list[str] | None = None  # names for a TSV/CSV file without a header row
 
     @field_validator("path")
     @classmethod
@@ -62,6 +63,8 @@ class TaskEntry(_Strict):
     version: int = Field(ge=1)
     local: LocalSource | None = None
     hub: HubSource | None = None
+    # further local files a task reads beside its rows (references, exemplars), by role
+    extra: dict[str, LocalSource] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _has_source(self) -> "TaskEntry":

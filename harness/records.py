@@ -19,13 +19,15 @@ class Sample:
     id: str  # stable upstream id; parallel sets share it across languages
     task: str
     lang: str
-    prompt: str
+    prompt: str  # the context (log-likelihood) or the user message (generation)
     choices: tuple[str, ...] = ()  # continuations for log-likelihood multiple choice
-    target: int | str = 0  # gold choice index, or gold answer text
+    target: int | str | tuple[str, ...] = 0  # gold choice index, gold answer, or all gold answers
+    contexts: tuple[str, ...] = ()  # one context per choice (partial scoring, XWinograd); else `prompt`
+    answer_lang: str | None = None  # the language a generated answer must be in (generation tasks)
 
     @property
     def prompt_hash(self) -> str:
-        blob = json.dumps([self.prompt, list(self.choices)], ensure_ascii=False)
+        blob = json.dumps([self.prompt, list(self.choices), list(self.contexts)], ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
@@ -36,11 +38,13 @@ class SampleResult:
 
     id: str
     prompt_hash: str
-    target: int | str
+    target: int | str | tuple[str, ...]
     loglikelihoods: list[float] | None = None
     response: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    detected_lang: str | None = None  # language of `response` as the detector saw it
+    extracted: str | None = None  # what the scorer took from `response` (a number, an answer span)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)

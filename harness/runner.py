@@ -40,6 +40,7 @@ class RunConfig:
     data_dir: str | None
     batch_size: int = 8
     device: str = "cpu"
+    chat_template: bool | None = None  # None: on for instruct aliases, off otherwise
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -70,11 +71,16 @@ def plan(config: RunConfig) -> tuple[list[Unit], list[str]]:
                 continue
             literals = packs.require_literals(pack, task.literals, source, task.id)
             loaded = data.load_task_data(entry, data_dir, task.columns)
-            samples = seeded_subset(task.build(loaded.rows, literals, lang.code), config.limit, config.seed)
+            extras = data.load_extras(entry, data_dir)
+            rows = task.build(loaded.rows, literals, lang.code, {k: v.rows for k, v in extras.items()})
+            samples = seeded_subset(rows, config.limit, config.seed)
+            provenance = dict(loaded.provenance)
+            if extras:
+                provenance["extra"] = {role: v.provenance for role, v in extras.items()}
             info = {
                 "task": task.id, "lang": lang.code, "family": task.family, "task_version": entry.version,
                 "pack_version": pack.version, "prompt_hash": prompt_hash(task, entry.version, literals),
-                "data": loaded.provenance, "n_items": len(loaded.rows), "n_samples": len(samples),
+                "data": provenance, "n_items": len(loaded.rows), "n_samples": len(samples),
             }
             units.append(Unit(task, lang.code, samples, info))
     if not units:
@@ -114,33 +120,104 @@ def public_args(args: dict[str, str]) -> dict[str, str]:
     return {k: ("<redacted>" if any(h in k.lower() for h in SECRET_HINTS) else v) for k, v in args.items()}
 
 
-def score_unit(lm, unit: Unit, on_progress) -> list[SampleResult]:
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def loglikelihood_chunk(lm, family, chunk: list[Sample]) -> list[SampleResult]:
     from lm_eval.api.instance import Instance
 
+    pairs = [pair for s in chunk for pair in family.requests(s)]
+    instances = [Instance("loglikelihood", {}, pair, i) for i, pair in enumerate(pairs)]
+    try:
+        outputs, error = lm.loglikelihood(instances, disable_tqdm=True), None
+    except Exception as exc:  # recorded on every sample of the chunk, never scored
+        outputs, error = None, _first_line(exc)
+    results, offset = [], 0
+    for sample in chunk:
+        k = len(sample.choices)
+        result = SampleResult(sample.id, sample.prompt_hash, sample.target)
+        if error is None:
+            result.loglikelihoods = [float(ll) for ll, _ in outputs[offset:offset + k]]
+            result.metrics = family.score(sample, result.loglikelihoods)
+        else:
+            result.error = error
+        offset += k
+        results.append(result)
+    return results
+
+
+def generate(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
+    """Greedy generation. A stop sequence that starts with a newline would turn an answer that
+    starts with one into ''; such answers are asked again with the newline in the context."""
+    from lm_eval.api.instance import Instance
+
+    def call(ctxs, kws):
+        instances = [Instance("generate_until", {}, (c, dict(k)), i) for i, (c, k) in enumerate(zip(ctxs, kws))]
+        return list(lm.generate_until(instances, disable_tqdm=True))
+
+    outputs = call(contexts, kwargs)
+    again = [i for i, out in enumerate(outputs)
+             if out == "" and any(stop.startswith("\n") for stop in kwargs[i].get("until", []))]
+    if again:
+        retried = call([contexts[i] + "\n" for i in again], [kwargs[i] for i in again])
+        for i, out in zip(again, retried):
+            outputs[i] = out
+    return outputs
+
+
+def render(lm, prompt: str, chat: bool) -> str:
+    if not chat:
+        return prompt
+    return lm.apply_chat_template([{"role": "user", "content": prompt}])
+
+
+def generation_chunk(lm, family, chunk: list[Sample], chat: bool) -> list[SampleResult]:
+    from harness import langid
+
+    try:
+        contexts = [render(lm, s.prompt, chat) for s in chunk]
+        outputs, error = generate(lm, contexts, [family.gen_kwargs(s) for s in chunk]), None
+    except Exception as exc:
+        outputs, error = None, _first_line(exc)
+    results = []
+    for i, sample in enumerate(chunk):
+        result = SampleResult(sample.id, sample.prompt_hash, sample.target)
+        if error is None:
+            result.response = outputs[i]
+            result.metrics, result.extracted = family.score(sample, outputs[i])
+            result.detected_lang = langid.detect(outputs[i])
+            if sample.answer_lang:
+                result.metrics["lang_fidelity"] = float(result.detected_lang == sample.answer_lang)
+        else:
+            result.error = error
+        results.append(result)
+    return results
+
+
+def score_unit(lm, unit: Unit, chat: bool, on_progress) -> list[SampleResult]:
     family = FAMILIES[unit.task.family]
     results: list[SampleResult] = []
     for start in range(0, len(unit.samples), CHUNK_SAMPLES):
         chunk = unit.samples[start:start + CHUNK_SAMPLES]
-        pairs = [(s, pair) for s in chunk for pair in family.requests(s)]
-        instances = [Instance("loglikelihood", {}, pair, i) for i, (_, pair) in enumerate(pairs)]
-        try:
-            outputs = lm.loglikelihood(instances, disable_tqdm=True)
-            error = None
-        except Exception as exc:  # recorded on every sample of the chunk, never scored
-            outputs, error = None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        offset = 0
-        for sample in chunk:
-            k = len(sample.choices)
-            result = SampleResult(sample.id, sample.prompt_hash, sample.target)
-            if error is None:
-                result.loglikelihoods = [float(ll) for ll, _ in outputs[offset:offset + k]]
-                result.metrics = family.score(sample, result.loglikelihoods)
-            else:
-                result.error = error
-            offset += k
-            results.append(result)
-        on_progress(len(pairs))
+        if family.KIND == "loglikelihood":
+            results += loglikelihood_chunk(lm, family, chunk)
+        else:
+            results += generation_chunk(lm, family, chunk, chat)
+        on_progress(len(chunk))
     return results
+
+
+def unit_scores(unit: Unit, results: list[SampleResult]) -> list[dict]:
+    rows = scoring.aggregate(unit.task.id, unit.lang, results, unit.task.metrics)
+    family = FAMILIES[unit.task.family]
+    if hasattr(family, "corpus"):
+        ok = [(s, r) for s, r in zip(unit.samples, results) if r.error is None]
+        if ok:
+            for row in family.corpus([s for s, _ in ok], [r for _, r in ok]):
+                rows.append({"task": unit.task.id, "lang": unit.lang, **row})
+    return rows
 
 
 def execute(config: RunConfig) -> tuple[Path, list[dict], int]:
@@ -163,20 +240,21 @@ def execute(config: RunConfig) -> tuple[Path, list[dict], int]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
 
-    total = sum(len(s.choices) for u in units for s in u.samples)
+    chat = spec.instruct if config.chat_template is None else config.chat_template
+    total = sum(len(u.samples) for u in units)
     scores: list[dict] = []
     failed = 0
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("requests"),
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("samples"),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, transient=False) as progress:
         bar = progress.add_task("scoring", total=total)
         for unit in units:
             progress.update(bar, description=f"{unit.task.id}/{unit.lang}")
-            results = score_unit(lm, unit, lambda n: progress.advance(bar, n))
+            results = score_unit(lm, unit, chat, lambda n: progress.advance(bar, n))
             write_samples(run_dir, unit.lang, unit.task.id, results)
             unit.info["n_errors"] = sum(r.error is not None for r in results)
             failed += unit.info["n_errors"]
-            scores += scoring.aggregate(unit.task.id, unit.lang, results, unit.task.metrics)
+            scores += unit_scores(unit, results)
 
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -185,13 +263,14 @@ def execute(config: RunConfig) -> tuple[Path, list[dict], int]:
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": config.command,
         "model": {"name": config.model, "backend": spec.backend, "args": public_args(spec.args),
-                  "identity": spec.identity, "batch_size": config.batch_size, "device": config.device},
+                  "identity": spec.identity, "batch_size": config.batch_size, "device": config.device,
+                  "chat_template": chat},
         "versions": versions(),
         "seeds": {"sampling": config.seed, "python": config.seed, "torch": config.seed},
         "limit": config.limit,
         "data_dir": str(data.resolve_data_dir(config.data_dir).path) if data.resolve_data_dir(config.data_dir)
         else None,
-        "scoring_path": "lm-eval loglikelihood (one request per option)",
+        "scoring_path": "lm-eval loglikelihood (one request per option); generate_until, greedy",
         "units": [u.info for u in units],
         "skipped": skipped,
         "wall_seconds": round(time.time() - started, 2),

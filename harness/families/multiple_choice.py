@@ -21,7 +21,10 @@ SIB200_COLUMNS = ("index_id", "category", "text")
 SIB200_LITERALS = ("topic_instruction", "sentence", "topic", "topics")
 
 
-def sib200_samples(rows: list[dict], literals: dict, lang: str, task: str = "sib200") -> list[Sample]:
+KIND = "loglikelihood"
+
+
+def sib200_samples(rows: list[dict], literals: dict, lang: str, extras: dict | None = None) -> list[Sample]:
     """SIB-200 topic classification: the 7 topics, named in the target language."""
     topics: dict[str, str] = literals["topics"]
     labels = list(topics)
@@ -39,13 +42,14 @@ def sib200_samples(rows: list[dict], literals: dict, lang: str, task: str = "sib
             topic=literals["topic"],
             text=row["text"].strip(),
         )
-        samples.append(Sample(str(row["index_id"]), task, lang, prompt, choices, labels.index(category)))
+        samples.append(Sample(str(row["index_id"]), "sib200", lang, prompt, choices, labels.index(category)))
     return samples
 
 
 def requests(sample: Sample) -> list[tuple[str, str]]:
     """The (context, continuation) pairs to score for one sample."""
-    return [(sample.prompt, choice) for choice in sample.choices]
+    contexts = sample.contexts or (sample.prompt,) * len(sample.choices)
+    return list(zip(contexts, sample.choices))
 
 
 def score(sample: Sample, loglikelihoods: list[float]) -> dict[str, float]:
