@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         langs = [lang.code for lang in parse_langs(args.langs)]
         detectors = [d.strip() for d in args.detectors.split(",") if d.strip()]
         for name in detectors:
-            langid._check(name, "--detectors")
+            langid.check_detector(name, "--detectors")
         data = {lang: load_flores(args.data_dir, lang, args.limit) for lang in langs}
         prefixes = [int(w) for w in args.words.split(",") if w.strip()]
         if any(w < 1 for w in prefixes):

@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="alias (smollm2, gemma3-270m) or lm-eval backend (hf, vllm, local-completions, ...)")
     run.add_argument("--model-args", help="k=v,k2=v2 passed to the lm-eval backend")
     run.add_argument("--tasks", help="comma-separated task ids (see `octoglot tasks`)")
-    run.add_argument("--suite", help="a named suite: quick (small per-task limit) or core (all offline data)")
+    run.add_argument("--suite", help="a named suite: quick (every offline task, small limits), core (all offline data), "
+                     "hub (hub-only tasks)")
     run.add_argument("--langs", help="comma-separated language codes (default: all eight)")
     run.add_argument("--limit", type=positive_int, help="a seeded sample of N items per task and language")
     run.add_argument("--seed", type=int, default=1234, help="seed for --limit sampling and the model (default 1234)")
@@ -74,8 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise OctoglotError("run: give --tasks or --suite (see `octoglot tasks`)")
     limit = args.limit
     if args.suite:
-        suite_tasks, suite_limit = tasks.get_suite(args.suite)
-        limit = limit or suite_limit
+        suite_tasks, suite_limits = tasks.get_suite(args.suite)
+        limit = limit or suite_limits
     chosen = tasks.parse_tasks(args.tasks) if args.tasks else suite_tasks
     config = RunConfig(model=args.model, model_args=args.model_args, tasks=chosen,
                        langs=languages.parse_langs(args.langs), limit=limit, seed=args.seed,
@@ -100,14 +101,14 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
     data_dir = data.resolve_data_dir(args.data_dir)
     all_packs = packs.all_packs()
-    header = f"{'task':<14}" + "".join(f"{code:>7}" for code in LANGUAGES) + "  description"
+    header = f"{'task':<14}" + "".join(f"{code:>8}" for code in LANGUAGES) + "  description"
     print(header)
     for task in TASKS.values():
         cells = []
         for code in LANGUAGES:
             entry = all_packs[code].tasks.get(task.id)
             cells.append("-" if entry is None else data.availability(entry, data_dir))
-        print(f"{task.id:<14}" + "".join(f"{c:>7}" for c in cells) + f"  {task.description}")
+        print(f"{task.id:<14}" + "".join(f"{c:>8}" for c in cells) + f"  {task.description}")
     where = f"{data_dir.path} (from {data_dir.origin})" if data_dir else "none: tasks load from the hub"
     print(f"\nlocal: file present in the data directory; hub: read from the Hugging Face hub; -: not covered\n"
           f"data directory: {where}")

@@ -16,12 +16,27 @@ there is nothing to detect (empty text, digits and punctuation only). Three dete
   two-letter label among the top five.
 
 Which detector: the ``detector=`` argument, else the one given to ``set_detector(name)``, else
-the environment variable ``OCTOGLOT_LANGID``, else ``"langdetect"``. langdetect stays the
-default because it is open-set (it names any of 55 languages, so a model drifting into a
-language outside the eight is still caught), needs no extra dependency, and is ≥ 99.5% correct
-on full FLORES sentences in all eight languages, which is what scorers ask of it (whole answers,
-lines of ≥ 5 words). Its weakness is short text (75–98% on the first three words; worst es, pt):
-choose ``lingua`` there. Measured by ``bench/langid_accuracy.py``; numbers in FIELD_NOTES.md.
+the environment variable ``OCTOGLOT_LANGID``, else ``"langdetect"``.
+
+Accuracy on the FLORES-200 devtest references, 1012 sentences per language
+(``bench/langid_accuracy.py``; "3 words" = the first three words, for Thai the first 17 characters):
+
+=============  ===============  ==================  ==================  ================
+detector       full sentences   first 5 words       first 3 words       s / 1000 texts
+=============  ===============  ==================  ==================  ================
+langdetect     99.5–100         89.7 (pt)–99.6      74.8 (es)–98.3      2.4
+lingua         99.9–100         92.5 (pt)–100       85.0 (pt)–99.8      0.2
+fasttext-lite  99.6–100         90.6 (pt)–100       79.8 (pt)–99.2      0.07
+=============  ===============  ==================  ==================  ================
+
+langdetect stays the default: on whole sentences (the runner's ``lang_fidelity`` judges whole
+answers) all three are ≥ 99.5% right in every language; langdetect needs no further dependency,
+and it is open-set (55 languages), so an answer that drifts into a language outside the eight is
+named as such. lingua's lead on short text is partly its closed set (it chooses among eight, the
+others among 55 and 176). Short text is where the default is weakest: the LCB scorer judges lines
+of 5 words and more, and on a 5-word line langdetect errs 4–10% of the time outside Thai (mean
+5.9%; lingua 3.1%, fasttext-lite 2.8%, all three worst on pt; those two are also 10–30 times
+faster, and fasttext-lite is the model family the LCB paper used). Runs that care about short lines can set ``OCTOGLOT_LANGID=fasttext-lite``.
 
 The detector packages are imported on first use, never when this module is imported.
 """
@@ -42,7 +57,7 @@ _PACKAGES = {"langdetect": "langdetect", "lingua": "lingua-language-detector", "
 _chosen: str | None = None
 
 
-def _check(name: str, where: str) -> str:
+def check_detector(name: str, where: str) -> str:
     if name not in DETECTORS:
         raise OctoglotError(f"{where}: unknown language detector '{name}'.{suggest(name, DETECTORS)} "
                             f"Available: {', '.join(DETECTORS)}")
@@ -53,7 +68,7 @@ def set_detector(name: str | None) -> None:
     """Make ``name`` the detector ``detect`` uses when not told otherwise; None restores the
     environment variable / built-in default."""
     global _chosen
-    _chosen = None if name is None else _check(name, "langid.set_detector")
+    _chosen = None if name is None else check_detector(name, "langid.set_detector")
 
 
 def current_detector() -> str:
@@ -61,7 +76,7 @@ def current_detector() -> str:
     if _chosen is not None:
         return _chosen
     env = os.environ.get(ENV_VAR, "").strip()
-    return _check(env, f"${ENV_VAR}") if env else DEFAULT_DETECTOR
+    return check_detector(env, f"${ENV_VAR}") if env else DEFAULT_DETECTOR
 
 
 def _missing(name: str, exc: ImportError) -> OctoglotError:
@@ -127,7 +142,7 @@ _BACKENDS = {"langdetect": _by_langdetect, "lingua": _by_lingua, "fasttext-lite"
 
 def detect(text: str, detector: str | None = None) -> str | None:
     """ISO 639-1 code of the text's language, or None for text with nothing to detect."""
-    name = current_detector() if detector is None else _check(detector, "langid.detect")
+    name = current_detector() if detector is None else check_detector(detector, "langid.detect")
     if not text or not any(ch.isalpha() for ch in text):
         return None
     return _BACKENDS[name](text)

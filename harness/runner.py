@@ -34,7 +34,7 @@ class RunConfig:
     model_args: str | None
     tasks: list[TaskDef]
     langs: list[Language]
-    limit: int | None
+    limit: int | None | dict[str, int | None]  # one limit for all tasks, or one per task id
     seed: int
     output: Path
     data_dir: str | None
@@ -57,6 +57,10 @@ def prompt_hash(task: TaskDef, version: int, literals: dict) -> str:
                                "literals": literals})[:16]
 
 
+def limit_for(config: RunConfig, task_id: str) -> int | None:
+    return config.limit.get(task_id) if isinstance(config.limit, dict) else config.limit
+
+
 def plan(config: RunConfig) -> tuple[list[Unit], list[str]]:
     """Build every unit's samples. Returns the units and the (task, lang) pairs skipped."""
     data_dir = data.resolve_data_dir(config.data_dir)
@@ -73,7 +77,7 @@ def plan(config: RunConfig) -> tuple[list[Unit], list[str]]:
             loaded = data.load_task_data(entry, data_dir, task.columns)
             extras = data.load_extras(entry, data_dir)
             rows = task.build(loaded.rows, literals, lang.code, {k: v.rows for k, v in extras.items()})
-            samples = seeded_subset(rows, config.limit, config.seed)
+            samples = seeded_subset(rows, limit_for(config, task.id), config.seed)
             provenance = dict(loaded.provenance)
             if extras:
                 provenance["extra"] = {role: v.provenance for role, v in extras.items()}
@@ -224,8 +228,10 @@ def execute(config: RunConfig) -> tuple[Path, list[dict], int]:
     """Run everything; returns the run directory, the score rows and the number of failed samples."""
     started = time.time()
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    if config.limit is not None and config.limit < 1:
-        raise OctoglotError(f"--limit: expected a positive integer, got {config.limit}")
+    for task in config.tasks:
+        limit = limit_for(config, task.id)
+        if limit is not None and limit < 1:
+            raise OctoglotError(f"--limit: expected a positive integer, got {limit}")
     models.parse_model_args(config.model_args)  # bad flags fail before any data is read
     units, skipped = plan(config)
     spec = models.resolve(config.model, config.model_args)
@@ -267,7 +273,7 @@ def execute(config: RunConfig) -> tuple[Path, list[dict], int]:
                   "chat_template": chat},
         "versions": versions(),
         "seeds": {"sampling": config.seed, "python": config.seed, "torch": config.seed},
-        "limit": config.limit,
+        "limit": {t.id: limit_for(config, t.id) for t in config.tasks},
         "data_dir": str(data.resolve_data_dir(config.data_dir).path) if data.resolve_data_dir(config.data_dir)
         else None,
         "scoring_path": "lm-eval loglikelihood (one request per option); generate_until, greedy",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from harness.errors import OctoglotError
-from harness.families import math, multiple_choice, translation
+from harness.families import math, multiple_choice, qa, translation
 from harness.languages import suggest
 
 
@@ -110,16 +110,39 @@ TASKS: dict[str, TaskDef] = {
         literals=translation.NTREX_EN_XX_LITERALS, columns=translation.TEXT_COLUMNS, parallel=True,
         metrics=("chrf", "lang_fidelity"), primary="chrf++",
     ),
+    "xquad": TaskDef(
+        id="xquad", family="qa",
+        description="XQuAD extractive QA, SQuAD F1/EM with language-aware normalization",
+        build=qa.xquad_samples, template=qa.XQUAD_TEMPLATE, literals=qa.XQUAD_LITERALS,
+        columns=qa.XQUAD_COLUMNS, parallel=True, metrics=("f1", "exact_match", "lang_fidelity"), primary="f1",
+    ),
 }
 
-FAMILIES = {"multiple_choice": multiple_choice, "math": math, "translation": translation}
+FAMILIES = {"multiple_choice": multiple_choice, "math": math, "translation": translation, "qa": qa}
 
-# Suites: task ids and the per-task item limit they run with (None: all items).
-SUITES: dict[str, tuple[tuple[str, ...], int | None]] = {
-    "quick": (("sib200", "xcopa", "xwinograd", "mgsm", "mgsm_direct"), 20),
-    "core": (("sib200", "xcopa", "xwinograd", "mgsm", "mgsm_direct"), None),
-    "hub": (("belebele", "global_mmlu", "xnli"), None),
+OFFLINE = ("sib200", "xcopa", "xwinograd", "mgsm", "mgsm_direct", "flores_en_xx", "flores_xx_en", "ntrex_en_xx",
+           "xquad", "lcb")
+HUB_ONLY = ("belebele", "global_mmlu", "xnli")
+
+
+@dataclass(frozen=True)
+class Suite:
+    tasks: tuple[str, ...]
+    # items per (task, language) by family kind; None: every item
+    limits: dict[str, int | None]
+    description: str
+
+
+SUITES: dict[str, Suite] = {
+    "quick": Suite(OFFLINE, {"loglikelihood": 20, "generate": 4},
+                   "every offline task in every language it covers, 20 items (log-likelihood) or 4 (generation)"),
+    "core": Suite(OFFLINE, {"loglikelihood": None, "generate": None}, "all offline data in full"),
+    "hub": Suite(HUB_ONLY, {"loglikelihood": None, "generate": None}, "the hub-only tasks in full (needs the hub)"),
 }
+
+
+def kind(task: TaskDef) -> str:
+    return FAMILIES[task.family].KIND
 
 
 def get_task(task_id: str) -> TaskDef:
@@ -140,10 +163,12 @@ def parse_tasks(spec: str | None) -> list[TaskDef]:
     return out
 
 
-def get_suite(name: str) -> tuple[list[TaskDef], int | None]:
+def get_suite(name: str) -> tuple[list[TaskDef], dict[str, int | None]]:
+    """The suite's tasks and the item limit of each."""
     if name not in SUITES:
         raise OctoglotError(
             f"--suite: unknown suite '{name}'.{suggest(name, list(SUITES))} Available: {', '.join(SUITES)}"
         )
-    ids, limit = SUITES[name]
-    return [TASKS[i] for i in ids], limit
+    suite = SUITES[name]
+    chosen = [TASKS[i] for i in suite.tasks if i in TASKS]
+    return chosen, {t.id: suite.limits[kind(t)] for t in chosen}

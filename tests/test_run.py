@@ -38,7 +38,7 @@ def test_manifest_records_model_versions_seeds_hashes_and_checksums(run):
     assert len(manifest["model"]["identity"]["weights_sha256"]) == 64
     for dist in ("lm-eval", "transformers", "datasets", "sacrebleu", "torch"):
         assert manifest["versions"][dist], dist
-    assert manifest["seeds"]["sampling"] == 1234 and manifest["limit"] == 3
+    assert manifest["seeds"]["sampling"] == 1234 and manifest["limit"] == {"sib200": 3}
     assert "--limit" in manifest["command"]
     units = {u["lang"]: u for u in manifest["units"]}
     assert set(units) == {"en", "hi"}

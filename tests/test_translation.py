@@ -173,7 +173,7 @@ def test_corpus_rows_and_thai_bleu_above_zero():
     rows_out = tr.corpus(samples, results_for(samples, [THAI_HYP]))
     assert [r["metric"] for r in rows_out] == ["chrf++", "bleu"]
     bleu = rows_out[1]
-    assert bleu["value"] > 70 and bleu["n"] == 1 and bleu["stderr"] is None
+    assert bleu["value"] > 70 and bleu["n"] == 1 and bleu["stderr"] == 0.0  # one segment: no spread
     assert bleu["signature"] == "nrefs:1|case:mixed|eff:no|tok:char|smooth:exp|version:2.6.0"
     assert rows_out[0]["signature"] == "nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.6.0"
 

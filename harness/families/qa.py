@@ -38,7 +38,7 @@ import unicodedata
 from collections import Counter
 
 from harness.errors import OctoglotError
-from harness.languages import LANGUAGES
+from harness.languages import LANGUAGES, Language
 from harness.records import Sample
 
 KIND = "generate"
@@ -69,7 +69,7 @@ QUOTES = frozenset("\"'`“”„‟‘’‚«»‹›「」『』")
 FULL_STOPS = ".।॥。"
 
 
-def _language(lang: str):
+def _language(lang: str) -> Language:
     try:
         return LANGUAGES[lang]
     except KeyError:
@@ -117,8 +117,8 @@ def f1_score(prediction: str, gold: str, lang: str) -> float:
 def clean_response(response: str, *, answer_words: tuple[str, ...] = ("Answer",)) -> str:
     """The answer span of a response: its first non-empty line once a leading "<answer word>:"
     (any of ``answer_words``, case-insensitive, optionally in Markdown bold) is removed, without
-    surrounding quotes or a trailing full stop ("." "।" "॥" "。"). "Answer:\\nDenver" gives "Denver".
-    A full stop inside the span ("U.S.") is left to ``normalize``."""
+    surrounding quotes or trailing full stops ("." "।" "॥" "。"). "Answer:\\nDenver" gives "Denver";
+    '"U.S."' gives "U.S" (punctuation inside the span is left to ``normalize``)."""
     words = "|".join(re.escape(w) for w in sorted(set(answer_words), key=len, reverse=True) if w)
     prefix = re.compile(rf"^[*\s]*(?:{words})[*\s]*[:：][*\s]*", re.IGNORECASE) if words else None
     for line in response.splitlines():

@@ -45,6 +45,7 @@ from sacrebleu.metrics.base import Metric, Score
 from sacrebleu.utils import sum_of_lists
 
 from harness.errors import OctoglotError
+from harness.scoring import BOOTSTRAP_RESAMPLES, bootstrap
 from harness.languages import LANGUAGES
 from harness.records import Sample, SampleResult
 
@@ -227,6 +228,9 @@ def corpus(samples: list[Sample], results: list[SampleResult]) -> list[dict]:
     for name in ("chrf++", "bleu"):
         metric = make_metric(name, lang)
         value = metric.corpus_score(hypotheses, [references]).score
-        rows.append({"metric": name, "value": float(value), "stderr": None, "n": len(samples),
-                     "signature": metric.get_signature().format()})
+        stats = segment_statistics(hypotheses, references, metric)
+        stderr, low, high = bootstrap(stats, lambda sums, m=metric: m._compute_score_from_stats(sums).score)
+        rows.append({"metric": name, "value": float(value), "stderr": stderr, "ci95": [low, high],
+                     "n": len(samples), "signature": metric.get_signature().format(),
+                     "ci_method": f"percentile bootstrap over segments, {BOOTSTRAP_RESAMPLES} resamples"})
     return rows
