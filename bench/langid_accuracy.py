@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = {"full": data}
     for words in prefixes:
-        settings[f"{words} words"] = {lang: [first_words(t, lang, words) for t in texts] for lang, texts in data.items()}
+        settings[f"{words} words"] = {lang: [first_words(t, lang, words) for t in texts]
+                                      for lang, texts in data.items()}
     acc: dict[tuple[str, str, str], float] = {}
     seconds: dict[tuple[str, str], float] = {}
     loaded: dict[str, float] = {}

@@ -20,7 +20,7 @@ How a number is read:
   minus. A ``-`` is a sign only when no letter or digit is glued before it ("10-3" is 10 and 3).
 - Numbers are whole digit runs: "25" never yields "5"; "3x" and "18€" yield 3 and 18; units, ``%``,
   currency and a trailing full stop or danda stay outside the number ("42." is 42).
-- Separators inside a number: ``.`` ``,`` ``'`` and the no-break / narrow no-break / thin spaces
+- Separators inside a number: ``.`` ``,`` ``'`` ``’`` and the no-break / narrow no-break / thin spaces
   (U+00A0, U+202F, U+2009); a plain space too where the language groups with spaces (fr).
 - Which separator is decimal: with two kinds of separator, the last one ("1,234.5" and "1.234,5"
   are 1234.5 in every language). With one ``.`` or ``,`` followed by 1-2 or 4+ digits: decimal,
@@ -125,9 +125,9 @@ def _read(token: str, lang: Language) -> list[str]:
     """One number token (sign, digit runs, separators) as normalized numbers: one, or its digit runs."""
     sign, body = ("-", token[1:]) if token.startswith("-") else ("", token)
     runs, seps = re.split(r"[^0-9]", body), re.findall(r"[^0-9]", body)
-    last = seps[-1] if seps else ""
     if not seps:
         return [_normal(sign, body, "")]
+    last = seps[-1]
     if last in ".," and seps.count(last) == 1:
         if len(seps) == 1:
             is_group = len(runs[1]) == 3 and last != lang.decimal_separator and _grouped(runs)

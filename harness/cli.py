@@ -97,10 +97,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_tasks(args: argparse.Namespace) -> int:
     from harness import data, packs
     from harness.languages import LANGUAGES
-    from harness.tasks import TASKS
+    from harness.tasks import TASKS, check_pack
 
     data_dir = data.resolve_data_dir(args.data_dir)
     all_packs = packs.all_packs()
+    for code, pack in all_packs.items():
+        check_pack(pack, packs.pack_path(LANGUAGES[code]))
     header = f"{'task':<14}" + "".join(f"{code:>8}" for code in LANGUAGES) + "  description"
     print(header)
     for task in TASKS.values():

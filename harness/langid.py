@@ -36,7 +36,8 @@ named as such. lingua's lead on short text is partly its closed set (it chooses 
 others among 55 and 176). Short text is where the default is weakest: the LCB scorer judges lines
 of 5 words and more, and on a 5-word line langdetect errs 4–10% of the time outside Thai (mean
 5.9%; lingua 3.1%, fasttext-lite 2.8%, all three worst on pt; those two are also 10–30 times
-faster, and fasttext-lite is the model family the LCB paper used). Runs that care about short lines can set ``OCTOGLOT_LANGID=fasttext-lite``.
+faster, and fasttext-lite is the model family the LCB paper used).
+Runs that care about short lines can set ``OCTOGLOT_LANGID=fasttext-lite``.
 
 The detector packages are imported on first use, never when this module is imported.
 """

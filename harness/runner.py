@@ -17,12 +17,12 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from harness import __version__, data, models, packs, scoring
+from harness import __version__, data, langid, models, packs, scoring
 from harness.errors import OctoglotError
 from harness.languages import Language
 from harness.records import FORMAT_VERSION, Sample, SampleResult, write_json, write_samples
 from harness.sampling import seeded_subset
-from harness.tasks import FAMILIES, TaskDef
+from harness.tasks import FAMILIES, TaskDef, check_pack
 
 CHUNK_SAMPLES = 16  # samples per model call: the unit of progress and of failure
 SECRET_HINTS = ("key", "token", "secret", "password")
@@ -69,6 +69,7 @@ def plan(config: RunConfig) -> tuple[list[Unit], list[str]]:
         for lang in config.langs:
             pack = packs.load_pack(lang.code)
             source = packs.pack_path(lang)
+            check_pack(pack, source)
             entry = pack.tasks.get(task.id)
             if entry is None:
                 skipped.append(f"{task.id}/{lang.code}")
@@ -178,8 +179,6 @@ def render(lm, prompt: str, chat: bool) -> str:
 
 
 def generation_chunk(lm, family, chunk: list[Sample], chat: bool) -> list[SampleResult]:
-    from harness import langid
-
     try:
         contexts = [render(lm, s.prompt, chat) for s in chunk]
         outputs, error = generate(lm, contexts, [family.gen_kwargs(s) for s in chunk]), None
@@ -272,7 +271,8 @@ def execute(config: RunConfig) -> tuple[Path, list[dict], int]:
                   "identity": spec.identity, "batch_size": config.batch_size, "device": config.device,
                   "chat_template": chat},
         "versions": versions(),
-        "seeds": {"sampling": config.seed, "python": config.seed, "torch": config.seed},
+        "seeds": {"sampling": config.seed, "python": config.seed, "torch": config.seed, "langdetect": 0},
+        "langid": {"detector": langid.current_detector()},
         "limit": {t.id: limit_for(config, t.id) for t in config.tasks},
         "data_dir": str(data.resolve_data_dir(config.data_dir).path) if data.resolve_data_dir(config.data_dir)
         else None,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from harness.errors import OctoglotError
-from harness.families import math, multiple_choice, qa, translation
+from harness.families import confusion, math, multiple_choice, qa, translation
 from harness.languages import suggest
 
 
@@ -116,9 +116,16 @@ TASKS: dict[str, TaskDef] = {
         build=qa.xquad_samples, template=qa.XQUAD_TEMPLATE, literals=qa.XQUAD_LITERALS,
         columns=qa.XQUAD_COLUMNS, parallel=True, metrics=("f1", "exact_match", "lang_fidelity"), primary="f1",
     ),
+    "lcb": TaskDef(
+        id="lcb", family="confusion",
+        description="Language Confusion Benchmark (monolingual + cross-lingual prompts), line-level pass rate",
+        build=confusion.lcb_samples, template=confusion.LCB_TEMPLATE, literals=(), columns=confusion.LCB_COLUMNS,
+        parallel=False, metrics=("lpr", "lpr_mono", "lpr_cross", "line_acc"), primary="lpr",
+    ),
 }
 
-FAMILIES = {"multiple_choice": multiple_choice, "math": math, "translation": translation, "qa": qa}
+FAMILIES = {"multiple_choice": multiple_choice, "math": math, "translation": translation, "qa": qa,
+            "confusion": confusion}
 
 OFFLINE = ("sib200", "xcopa", "xwinograd", "mgsm", "mgsm_direct", "flores_en_xx", "flores_xx_en", "ntrex_en_xx",
            "xquad", "lcb")
@@ -143,6 +150,16 @@ SUITES: dict[str, Suite] = {
 
 def kind(task: TaskDef) -> str:
     return FAMILIES[task.family].KIND
+
+
+def check_pack(pack, source: str) -> None:
+    """Every task a pack names must be a known task id."""
+    for task_id in pack.tasks:
+        if task_id not in TASKS:
+            raise OctoglotError(
+                f"pack {source}: tasks.{task_id}: unknown task.{suggest(task_id, list(TASKS))} "
+                f"Known: {', '.join(TASKS)}"
+            )
 
 
 def get_task(task_id: str) -> TaskDef:

@@ -88,7 +88,8 @@ def load_lcb(lang: str) -> list[Sample]:
 
 
 @pytest.mark.skipif(LCB is None or not LCB.is_dir(),
-                    reason="Language Confusion Benchmark not found (../shared/data/language_confusion or $OCTOGLOT_DATA)")
+                    reason="Language Confusion Benchmark not found "
+                           "(../shared/data/language_confusion or $OCTOGLOT_DATA)")
 @pytest.mark.parametrize("lang, mono_n, cross_n", [("de", 100, 299), ("en", 200, 0)])
 def test_real_files_load(lang, mono_n, cross_n):
     samples = load_lcb(lang)

@@ -96,3 +96,11 @@ def test_missing_and_non_utf8_pack_files(tmp_path: Path):
 def test_content_hash_is_order_independent_and_sensitive_to_content():
     assert packs.content_hash({"a": 1, "b": "x"}) == packs.content_hash({"b": "x", "a": 1})
     assert packs.content_hash({"a": 1}) != packs.content_hash({"a": 2})
+
+
+def test_unknown_task_id_in_a_pack_is_refused():
+    from harness.tasks import check_pack
+
+    pack = packs.parse_pack(GOOD.replace("  sib200:", "  sib201:", 1), "langs/de/pack.yaml")
+    with pytest.raises(OctoglotError, match=r"pack langs/de/pack.yaml: tasks.sib201: unknown task. Did you mean 'sib200'"):
+        check_pack(pack, "langs/de/pack.yaml")

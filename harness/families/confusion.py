@@ -61,7 +61,8 @@ def _key(row: dict) -> str:
     return f"{_setting(row)}/{_DATASETS.get(source, source)}"
 
 
-def lcb_samples(rows: list[dict], literals: dict, lang: str, extras: dict[str, list[dict]] | None = None) -> list[Sample]:
+def lcb_samples(rows: list[dict], literals: dict, lang: str,
+                extras: dict[str, list[dict]] | None = None) -> list[Sample]:
     """All LCB prompts of one language: the ``local`` file's rows, then each ``extra`` file's."""
     samples: list[Sample] = []
     where: dict[str, str] = {}  # id prefix -> role, to refuse two files claiming the same dataset
