@@ -61,7 +61,8 @@ def test_samples_hold_real_loglikelihoods_and_consistent_metrics(run):
         records = [json.loads(line) for line in lines]
         assert len(records) == 3
         for rec in records:
-            assert set(rec) == {"id", "prompt_hash", "target", "loglikelihoods", "response", "metrics", "error"}
+            assert set(rec) == {"id", "prompt_hash", "target", "loglikelihoods", "response", "metrics", "error",
+                                "detected_lang", "extracted"}
             assert rec["error"] is None and rec["response"] is None
             lls = rec["loglikelihoods"]
             assert len(lls) == 7 and all(math.isfinite(x) and x < 0 for x in lls)
