@@ -14,6 +14,8 @@ EXAMPLES = """examples:
   octoglot run --model smollm2 --langs en,de,fr,it,pt,hi,es,th --tasks sib200 --limit 20 --output runs/
   octoglot run --model hf --model-args pretrained=/models/llama,dtype=bfloat16 --tasks sib200 --langs hi,th
   octoglot tasks
+  octoglot leaderboard runs/smollm2-* runs/gemma3-270m-* --out reports/quick/
+  octoglot compare runs/smollm2-... runs/gemma3-270m-... --format md
   octoglot data verify --data-dir ../shared/data
 """
 
@@ -30,6 +32,16 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def unit_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got '{text}'") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value}")
     return value
 
 
@@ -59,6 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     tasks = sub.add_parser("tasks", help="list the task × language matrix")
     tasks.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data)")
+
+    board = sub.add_parser("leaderboard", help="comparison tables from stored run directories (no model)",
+                           description="Model × language, model × task and overall tables of each task's primary "
+                                       "metric, with 95% CIs and ranks; only like-with-like scores are ranked or "
+                                       "averaged.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    board.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders written by octoglot run")
+    board.add_argument("--out", type=Path, required=True,
+                       help="folder for leaderboard.md/.csv/.json/.tex, index.html and heatmap.png")
+
+    cmp = sub.add_parser("compare", help="paired significance tests between two run directories",
+                         description="Compare two runs on every (task, language) both hold: scores, B − A, exact "
+                                     "McNemar (0/1 metrics) or paired bootstrap (chrF++, BLEU), Holm-corrected "
+                                     "p-values, verdicts; cross-lingual consistency of both.",
+                         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cmp.add_argument("run_a", metavar="RUN_A", help="run directory of system A")
+    cmp.add_argument("run_b", metavar="RUN_B", help="run directory of system B")
+    cmp.add_argument("--format", choices=("md", "json"), default="md", help="output format (default md)")
+    cmp.add_argument("--alpha", type=unit_interval, default=0.05,
+                     help="family-wise significance level after Holm's correction (default 0.05)")
 
     data = sub.add_parser("data", help="data directory tools")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
@@ -142,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "tasks":
             return cmd_tasks(args)
+        if args.command == "leaderboard":
+            from harness import leaderboard
+
+            return leaderboard.main(args)
+        if args.command == "compare":
+            from harness import compare
+
+            return compare.main(args)
         return cmd_data_verify(args)
     except OctoglotError as exc:
         print(f"octoglot: error: {exc}", file=sys.stderr)

@@ -1,0 +1,279 @@
+"""``octoglot compare`` (harness.compare) on tiny run directories written here in the real format:
+two models, a binary task (SIB-200) in four languages, one translation task (FLORES en→de), one cell
+whose prompt hash differs."""
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from sacrebleu.metrics import CHRF
+
+from harness import compare as cmp
+from harness.errors import OctoglotError
+
+REAL_RUN = REPO / "runs" / "smollm2-20261123T180104Z"
+
+
+# --- writing run directories ---------------------------------------------------------------------
+
+def record(item_id: str, metrics: dict | None = None, *, error: str | None = None, target=0,
+           response: str | None = None, extracted: str | None = None, prompt_hash: str | None = None) -> dict:
+    """One line of samples/<lang>/<task>.jsonl, with every field the runner writes."""
+    return {"id": item_id, "prompt_hash": prompt_hash or f"p-{item_id}", "target": target,
+            "loglikelihoods": None if response is not None else [-1.0, -2.0], "response": response,
+            "metrics": {} if error else (metrics or {}), "error": error, "detected_lang": None,
+            "extracted": extracted}
+
+
+def binary(correct: set[int], n: int = 20, *, errors: set[int] = frozenset(), metric: str = "acc") -> list[dict]:
+    """Items "0".."n-1"; those in ``correct`` right, those in ``errors`` failed (not scored)."""
+    return [record(str(i), error="RuntimeError: boom") if i in errors else
+            record(str(i), {metric: float(i in correct)}) for i in range(n)]
+
+
+def translations(hypotheses: list[str], references: list[str]) -> list[dict]:
+    chrf = CHRF(word_order=2)
+    return [record(str(i), {"chrf": chrf.sentence_score(h, [r]).score}, target=r, response=h, extracted=h)
+            for i, (h, r) in enumerate(zip(hypotheses, references), 1)]
+
+
+def write_run(root: Path, model: str, cells: dict[tuple[str, str], list[dict]],
+              prompt_hashes: dict[tuple[str, str], str] | None = None, *, seed: int = 1234) -> Path:
+    """A run directory: manifest.json, results.json and samples/<lang>/<task>.jsonl for each cell."""
+    run = root / f"{model}-20261124T000000Z"
+    units, scores = [], []
+    for (task, lang), records in cells.items():
+        units.append({"task": task, "lang": lang, "family": "test", "task_version": 1, "pack_version": 1,
+                      "prompt_hash": (prompt_hashes or {}).get((task, lang), f"{task}-{lang}"),
+                      "data": {"kind": "local", "path": f"{task}/{lang}.tsv", "sha256": f"sha-{task}-{lang}"},
+                      "n_items": len(records), "n_samples": len(records),
+                      "n_errors": sum(r["error"] is not None for r in records)})
+        path = run / "samples" / lang / f"{task}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        for metric in sorted({m for r in records for m in r["metrics"]}):
+            values = [r["metrics"][metric] for r in records if r["error"] is None]
+            scores.append({"task": task, "lang": lang, "metric": metric, "value": sum(values) / len(values),
+                           "stderr": None, "ci95": None, "n": len(values)})
+    manifest = {"format_version": 1, "harness": {"name": "octoglot", "version": "0.1.0"},
+                "model": {"name": model, "backend": "hf", "args": {"pretrained": f"/models/{model}"},
+                          "identity": {}},
+                "seeds": {"sampling": seed}, "limit": {task: None for task, _ in cells}, "units": units}
+    (run / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    (run / "results.json").write_text(json.dumps({"format_version": 1, "scores": scores}), encoding="utf-8")
+    return run
+
+
+# Self-made lines (not benchmark data): A translates perfectly, B badly.
+REFS = ["Die Katze schläft auf dem Sofa.", "Morgen regnet es in Berlin.", "Wir trinken Tee am Abend.",
+        "Das Buch liegt auf dem Tisch.", "Er fährt mit dem Zug nach Hamburg.", "Die Kinder spielen im Garten."]
+BAD = ["Katze Sofa.", "Es regnet.", "Tee trinken wir.", "Ein Buch.", "Zug Hamburg fahren.", "Kinder."]
+
+
+@pytest.fixture
+def runs(tmp_path) -> tuple[Path, Path]:
+    a = write_run(tmp_path / "a", "alpha", {
+        ("sib200", "en"): binary(set(range(5))),
+        ("sib200", "de"): binary(set(range(12))),
+        ("sib200", "fr"): binary({0, 1, 2}, errors={19}),
+        ("sib200", "hi"): binary(set(range(20))),
+        ("flores_en_xx", "de"): translations(REFS, REFS),
+    })
+    b = write_run(tmp_path / "b", "beta", {
+        ("sib200", "en"): binary(set(range(17))),
+        ("sib200", "de"): binary({0, 1}),
+        ("sib200", "fr"): binary({3, 4, 5}),
+        ("sib200", "hi"): binary(set()),
+        ("flores_en_xx", "de"): translations(BAD, REFS),
+    }, prompt_hashes={("sib200", "hi"): "bad|hash\nsecond line"})
+    return a, b
+
+
+def cells_by_key(comparison) -> dict:
+    return {(c.task, c.lang): c for c in comparison.cells}
+
+
+# --- the comparison ------------------------------------------------------------------------------
+
+def test_binary_cells_use_exact_mcnemar_on_matched_items(runs):
+    cells = cells_by_key(cmp.compare(*runs))
+    en, de, fr = cells["sib200", "en"], cells["sib200", "de"], cells["sib200", "fr"]
+    assert (en.test, en.n, en.detail, en.score_a, en.score_b) == ("mcnemar", 20, {"b": 0, "c": 12}, 0.25, 0.85)
+    assert en.delta == pytest.approx(0.6)
+    assert en.p_value == 2 / 4096  # 2 * P(X <= 0), X ~ Bin(12, 1/2)
+    assert (de.detail, de.p_value) == ({"b": 10, "c": 0}, 2 / 1024)
+    # fr: item 19 failed in A, so it is left out of both; b = c = 3
+    assert (fr.n, fr.detail, fr.p_value, fr.score_a, fr.score_b) == (19, {"b": 3, "c": 3}, 1.0, 3 / 19, 3 / 19)
+
+
+def test_translation_cell_uses_the_paired_bootstrap_on_chrf(runs):
+    cell = cells_by_key(cmp.compare(*runs))["flores_en_xx", "de"]
+    chrf = CHRF(word_order=2)
+    expected = chrf.corpus_score(BAD, [REFS]).score - chrf.corpus_score(REFS, [REFS]).score
+    assert (cell.metric, cell.test, cell.n) == ("chrf++", "paired bootstrap", 6)
+    assert cell.delta == expected and cell.score_a == 100.0
+    assert cell.p_value == 1 / 1001  # no resample comes near "no difference": sacrebleu's floor
+    assert cell.detail["ci95"][1] < 0 and cell.detail["resamples"] == 1000
+    assert cell.detail["signature"].startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:2")
+
+
+def test_holm_correction_and_verdicts(runs):
+    comparison = cmp.compare(*runs)
+    cells = cells_by_key(comparison)
+    # p: en 2/4096, de 2/1024, fr 1, flores 1/1001 -> Holm: 4 * 2/4096, 2 * 2/1024, 1, 3 * 1/1001
+    assert cells["sib200", "en"].p_holm == pytest.approx(8 / 4096)
+    assert cells["sib200", "de"].p_holm == pytest.approx(4 / 1024)
+    assert cells["sib200", "fr"].p_holm == 1.0
+    assert cells["flores_en_xx", "de"].p_holm == pytest.approx(3 / 1001)
+    assert {key: c.verdict for key, c in cells.items()} == {
+        ("sib200", "en"): "B better", ("sib200", "de"): "A better", ("sib200", "fr"): "no significant difference",
+        ("sib200", "hi"): "not compared", ("flores_en_xx", "de"): "A better"}
+    summary = comparison.summary()
+    assert summary["de"] == {"A better": 2, "B better": 0, "no significant difference": 0, "not compared": 0}
+    assert summary["all"] == {"A better": 2, "B better": 1, "no significant difference": 1, "not compared": 1}
+    assert list(summary) == ["en", "de", "fr", "hi", "all"]
+
+
+def test_a_stricter_alpha_turns_verdicts_into_ties(runs):
+    cells = cells_by_key(cmp.compare(*runs, alpha=0.002))
+    assert cells["sib200", "en"].verdict == "B better"  # 0.00195 < 0.002
+    assert cells["sib200", "de"].verdict == "no significant difference"  # 0.0039
+
+
+def test_mismatched_prompt_hash_is_listed_with_reason_and_not_tested(runs):
+    comparison = cmp.compare(*runs)
+    hi = cells_by_key(comparison)["sib200", "hi"]
+    assert (hi.test, hi.p_value, hi.p_holm, hi.verdict) == (None, None, None, "not compared")
+    assert hi.reason == "prompt hash differs (sib200-hi vs bad|hash\nsecond line)"
+    assert len(comparison.tested) == 4
+
+
+def test_item_prompt_hashes_must_match_too(tmp_path):
+    a = write_run(tmp_path / "a", "alpha", {("sib200", "en"): binary({1}, n=3), ("sib200", "de"): binary({1}, n=3)})
+    changed = binary({1}, n=3)
+    changed[2]["prompt_hash"] = "other"
+    b = write_run(tmp_path / "b", "beta", {("sib200", "en"): binary({1}, n=3), ("sib200", "de"): changed})
+    de = cells_by_key(cmp.compare(a, b))["sib200", "de"]
+    assert de.reason == "item prompt hash differs for 1 item(s) (first: id '2')"
+
+
+def test_cells_only_one_run_has_are_left_out(runs, tmp_path):
+    a, _ = runs
+    b = write_run(tmp_path / "c", "gamma", {("sib200", "en"): binary({0}), ("xcopa", "it"): binary({0})})
+    comparison = cmp.compare(a, b)
+    assert [(c.task, c.lang) for c in comparison.cells] == [("sib200", "en")]
+
+
+def test_no_comparable_cell_is_an_error_naming_both_folders(tmp_path):
+    a = write_run(tmp_path / "a", "alpha", {("sib200", "en"): binary({0})})
+    b = write_run(tmp_path / "b", "beta", {("xcopa", "it"): binary({0})})
+    with pytest.raises(OctoglotError) as info:
+        cmp.compare(a, b)
+    message = str(info.value)
+    assert str(a) in message and str(b) in message and "share no (task, language)" in message
+    assert "\n" not in message
+
+
+def test_only_mismatched_cells_is_an_error_with_the_reason(tmp_path):
+    a = write_run(tmp_path / "a", "alpha", {("sib200", "en"): binary({0})})
+    b = write_run(tmp_path / "b", "beta", {("sib200", "en"): binary({0})}, seed=99)
+    with pytest.raises(OctoglotError, match=r"none is comparable \(sib200/en: sampling seed differs \(1234 vs 99\)\)"):
+        cmp.compare(a, b)
+
+
+def test_identical_runs_show_no_difference(runs):
+    a, _ = runs
+    comparison = cmp.compare(a, a)
+    assert {c.verdict for c in comparison.cells} == {"no significant difference"}
+    assert all(c.delta == 0 for c in comparison.cells)
+
+
+# --- output --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("a|b", "a\\|b"),
+    ("one\ntwo", "one<br>two"),
+    ("one\r\ntwo|x", "one<br>two\\|x"),
+    ("plain", "plain"),
+])
+def test_escape_cell(text, expected):
+    assert cmp.escape_cell(text) == expected
+
+
+def unescaped_pipes(line: str) -> int:
+    return line.count("|") - line.count("\\|")
+
+
+def test_markdown_table_rows_stay_one_line_with_escaped_cells(runs):
+    text = cmp.compare(*runs).to_markdown()
+    assert "| sib200 | hi | acc |  |  |  |  |  |  |  | not compared: prompt hash differs " \
+           "(sib200-hi vs bad\\|hash<br>second line) |" in text
+    assert "| sib200 | en | acc | 20 | 0.2500 | 0.8500 | +0.6000 | McNemar exact (b=0, c=12) | 0.0004883 | " \
+           "0.001953 | B better |" in text
+    main_table = [line for line in text.splitlines() if line.startswith("| sib200 |") or line.startswith("| flores")]
+    assert len(main_table) == 5 + 3  # five comparison rows, consistency rows: de and fr, one task row
+    first_table = text.split("\n\n")[3].splitlines()
+    assert {unescaped_pipes(line) for line in first_table} == {12}
+    assert "Δ = B − A" in text and "Holm-corrected over the 4 tests" in text
+
+
+def test_markdown_has_summary_and_consistency(runs):
+    text = cmp.compare(*runs).to_markdown()
+    assert "| de | 2 | 0 | 0 | 0 |" in text and "| all | 2 | 1 | 1 | 1 |" in text
+    assert "A better in 2, B better in 1, no significant difference in 1 of 4 compared cells; 1 not compared." in text
+    # hi is not compared, so consistency runs over en, de, fr (see test_consistency for the arithmetic)
+    assert "| sib200 | de | 0.650 | 0.250 | 20 | 20 |" in text
+    assert "| sib200 | fr | 0.895 | 0.300 | 19 | 20 |" in text
+    assert "| sib200 | en, de, fr | 0.158 | 0.000 | 19 | 20 |" in text
+
+
+def cli(argv: list[str]) -> argparse.Namespace:
+    from harness.cli import build_parser
+
+    return build_parser().parse_args(argv)
+
+
+def test_json_output_through_the_command(runs, capsys):
+    a, b = runs
+    assert cmp.main(cli(["compare", str(a), str(b), "--format", "json"])) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["a"] == {"path": str(a), "model": "alpha:/models/alpha"}
+    assert (out["delta"], out["alpha"], out["correction"]) == ("B - A", 0.05, "holm over 4 tests")
+    en = next(c for c in out["cells"] if (c["task"], c["lang"]) == ("sib200", "en"))
+    assert (en["verdict"], en["detail"], en["p_value"]) == ("B better", {"b": 0, "c": 12}, 2 / 4096)
+    hi = next(c for c in out["cells"] if c["lang"] == "hi")
+    assert hi["test"] is None and hi["reason"].startswith("prompt hash differs")
+    assert out["summary"]["all"]["not compared"] == 1
+    assert out["consistency"]["tasks"] == [{"task": "sib200", "langs": "en,de,fr", "n_langs": 3,
+                                            "solved_in_all_a": 3 / 19, "solved_in_all_b": 0.0,
+                                            "n_all_a": 19, "n_all_b": 20}]
+    assert [row["lang"] for row in out["consistency"]["languages"]] == ["de", "fr"]
+
+
+def test_markdown_is_the_default_format(runs, capsys):
+    assert cmp.main(cli(["compare", *map(str, runs)])) == 0
+    assert capsys.readouterr().out.startswith("# Comparison: A = alpha:/models/alpha vs B = beta:/models/beta\n")
+
+
+def test_json_has_null_where_consistency_has_no_english(tmp_path, capsys):
+    cells = {("sib200", "de"): binary({0, 1}, n=4), ("sib200", "fr"): binary({1}, n=4)}
+    a, b = write_run(tmp_path / "a", "alpha", cells), write_run(tmp_path / "b", "beta", cells)
+    assert cmp.main(cli(["compare", str(a), str(b), "--format", "json"])) == 0
+    rows = json.loads(capsys.readouterr().out)["consistency"]["languages"]
+    assert rows[0]["agree_with_en_a"] is None and rows[0]["n_a"] == 0
+
+
+@pytest.mark.parametrize("argv", [["compare", "a", "b", "--format", "csv"], ["compare", "a", "b", "--alpha", "2"],
+                                  ["compare", "a"]])
+def test_bad_arguments_are_rejected(argv):
+    with pytest.raises(OctoglotError):  # the CLI prints it as one line and exits 2
+        cli(argv)
+
+
+@pytest.mark.skipif(not REAL_RUN.is_dir(), reason=f"example run {REAL_RUN} not present (runs/ is not versioned)")
+def test_real_run_against_itself():
+    comparison = cmp.compare(REAL_RUN, REAL_RUN)
+    assert len(comparison.tested) == 8 and {c.verdict for c in comparison.cells} == {"no significant difference"}
+    assert list(comparison.consistency["lang"]) == ["de", "fr", "it", "pt", "hi", "es", "th"]

@@ -1,0 +1,246 @@
+"""The leaderboard over tiny run directories written in the real run format (README "Run directory format")."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness import leaderboard
+from harness.errors import OctoglotError
+from harness.scoring import Z95
+
+REAL_RUN = Path(__file__).resolve().parent.parent / "runs" / "smollm2-20261123T180104Z"
+PRIMARY = {"sib200": "acc", "flores_en_xx": "chrf++"}
+SECONDARY = {"sib200": "acc_norm", "flores_en_xx": "bleu"}
+
+
+def write_run(root: Path, folder: str, model: str, scores: dict, *, limit=20, prompt_hashes: dict | None = None,
+              seed: int = 1234, args: dict | None = None) -> Path:
+    """A run directory with manifest.json, results.json and samples/<lang>/<task>.jsonl.
+
+    ``scores``: {(task, lang): (value, stderr) or (value, stderr, ci95)} of the task's primary metric, on the
+    metric's own scale (acc in [0, 1], chrF++ in [0, 100]). ``prompt_hashes`` overrides a unit's prompt hash.
+    """
+    run = root / folder
+    units, rows = [], []
+    for (task, lang), score in scores.items():
+        value, stderr, *ci = score
+        units.append({"task": task, "lang": lang, "family": "multiple_choice" if task == "sib200" else "translation",
+                      "task_version": 1, "pack_version": 1,
+                      "prompt_hash": (prompt_hashes or {}).get((task, lang), f"hash-{task}-{lang}"),
+                      "data": {"kind": "local", "path": f"{task}/{lang}.tsv", "sha256": f"sha-{task}-{lang}"},
+                      "n_items": 204, "n_samples": 20, "n_errors": 0})
+        row = {"task": task, "lang": lang, "metric": PRIMARY[task], "value": value, "stderr": stderr,
+               "ci95": ci[0] if ci else None, "n": 20}
+        if task == "flores_en_xx":
+            row["signature"] = "nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.6.0"
+        # a secondary metric that must not show up in the tables
+        rows += [row, {**row, "metric": SECONDARY[task], "value": 0.0 if task == "sib200" else 99.0}]
+        samples = run / "samples" / lang / f"{task}.jsonl"
+        samples.parent.mkdir(parents=True, exist_ok=True)
+        samples.write_text(json.dumps({"id": "1", "prompt_hash": "p", "target": 0, "loglikelihoods": [-1.0, -2.0],
+                                       "metrics": {"acc": 1.0}, "error": None}) + "\n", encoding="utf-8")
+    manifest = {
+        "format_version": 1, "harness": {"name": "octoglot", "version": "0.1.0"},
+        "created": "2026-11-23T18:01:04+00:00", "command": ["octoglot", "run", "--model", model],
+        "model": {"name": model, "backend": "hf", "args": args or {"pretrained": "/models/x", "dtype": "float32"},
+                  "identity": {"alias": model}, "batch_size": 8, "device": "cpu"},
+        "versions": {"python": "3.11.7", "lm-eval": "0.4.13"}, "seeds": {"sampling": seed, "python": seed},
+        "limit": limit, "data_dir": "/data", "units": units, "wall_seconds": 1.0, "peak_rss_mb": 100.0,
+    }
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (run / "results.json").write_text(json.dumps({"format_version": 1, "scores": rows, "errors": {}}),
+                                      encoding="utf-8")
+    return run
+
+
+ALPHA = {("sib200", "en"): (0.80, 0.04, [0.70, 0.88]), ("sib200", "de"): (0.60, 0.05), ("sib200", "th"): (0.40, 0.05),
+         ("flores_en_xx", "en"): (50.0, 2.5, [45.0, 55.0]), ("flores_en_xx", "de"): (40.0, 3.0),
+         ("flores_en_xx", "th"): (30.0, 3.0)}
+BETA = {("sib200", "en"): (0.70, 0.05), ("sib200", "de"): (0.60, 0.05), ("sib200", "th"): (0.40, 0.05),
+        ("flores_en_xx", "en"): (50.0, 2.0), ("flores_en_xx", "de"): (45.0, 3.0), ("flores_en_xx", "th"): (20.0, 3.0)}
+GAMMA = {("sib200", "en"): (0.90, 0.03), ("sib200", "de"): (0.50, 0.05), ("sib200", "th"): (0.30, 0.05),
+         ("flores_en_xx", "en"): (60.0, 2.0), ("flores_en_xx", "de"): (50.0, 3.0), ("flores_en_xx", "th"): (40.0, 3.0)}
+
+
+@pytest.fixture
+def three(tmp_path) -> list[Path]:
+    """alpha, beta (its sib200/de prompt hash differs from the other two) and gamma."""
+    return [write_run(tmp_path, "alpha-1", "alpha", ALPHA),
+            write_run(tmp_path, "beta-1", "beta", BETA, prompt_hashes={("sib200", "de"): "other-hash"}),
+            write_run(tmp_path, "gamma-1", "gamma", GAMMA)]
+
+
+def cell(table, model: str, column: str) -> pd.Series:
+    rows = table.cells[(table.cells["model"] == model) & (table.cells["column"] == column)]
+    assert len(rows) == 1, (model, column)
+    return rows.iloc[0]
+
+
+def test_per_task_table_values_ci_and_ranks(three):
+    board = leaderboard.build(three)
+    sib = board.by_task["sib200"]
+    assert sib.columns == ["en", "de", "th", "mean"]
+    assert sib.values().loc["alpha", "en"] == pytest.approx(80.0)  # acc on the 0–100 scale
+    # the stored ci95 is used when present, else value ± 1.96·stderr
+    assert (cell(sib, "alpha", "en").ci_low, cell(sib, "alpha", "en").ci_high) == pytest.approx((70.0, 88.0))
+    assert cell(sib, "beta", "en").ci_low == pytest.approx(70.0 - Z95 * 5.0)
+    assert [cell(sib, m, "en")["rank"] for m in ("gamma", "alpha", "beta")] == [1, 2, 3]
+    # ties share the lower rank: 40, 40, 30 -> 1, 1, 3
+    assert [cell(sib, m, "th")["rank"] for m in ("alpha", "beta", "gamma")] == [1, 1, 3]
+    flores = board.by_task["flores_en_xx"]
+    assert flores.values().loc["beta", "de"] == pytest.approx(45.0)  # chrF++ stays on its own scale
+    assert (cell(flores, "alpha", "en").ci_low, cell(flores, "alpha", "en").ci_high) == pytest.approx((45.0, 55.0))
+    assert board.by_task["sib200"].display().loc["alpha", "en"] == "80.0 [70.0, 88.0] #2"
+
+
+def test_per_language_table(three):
+    board = leaderboard.build(three)
+    th = board.by_lang["th"]
+    assert th.columns == ["sib200", "flores_en_xx", "mean"]
+    assert th.values().loc["gamma", "flores_en_xx"] == pytest.approx(40.0)
+    assert cell(th, "alpha", "mean").value == pytest.approx((40.0 + 30.0) / 2)
+    assert list(board.by_lang) == ["en", "de", "th"]  # canonical language order
+
+
+def test_macro_averages_and_their_ci(three):
+    board = leaderboard.build(three)
+    overall = board.overall
+    assert overall.columns == ["sib200", "flores_en_xx", "overall"]
+    sib_alpha = cell(overall, "alpha", "sib200")
+    assert sib_alpha.value == pytest.approx(60.0)
+    se_sib = math.sqrt(4.0**2 + 5.0**2 + 5.0**2) / 3
+    assert sib_alpha.stderr == pytest.approx(se_sib)
+    assert sib_alpha.ci_low == pytest.approx(60.0 - Z95 * se_sib)
+    se_flores = math.sqrt(2.5**2 + 3.0**2 + 3.0**2) / 3
+    total = cell(overall, "alpha", "overall")
+    assert total.value == pytest.approx((60.0 + 40.0) / 2)  # over languages per task, then over tasks
+    assert total.stderr == pytest.approx(math.sqrt(se_sib**2 + se_flores**2) / 2)
+    assert cell(overall, "gamma", "overall").value == pytest.approx((170 / 3 + 50.0) / 2)
+    assert cell(overall, "gamma", "overall")["rank"] == 1 and total["rank"] == 2
+    assert overall.models == ["gamma", "alpha", "beta"]  # ranked rows first, by score
+    # the per-task table's mean column is the same number
+    assert cell(board.by_task["sib200"], "alpha", "mean").value == pytest.approx(60.0)
+    assert "Macro average" in overall.caption and "√(Σ se_i²)/k" in overall.caption
+
+
+def test_mismatched_prompt_hash_is_marked_and_left_out_of_averages(three):
+    board = leaderboard.build(three)
+    sib = board.by_task["sib200"]
+    marked = cell(sib, "beta", "de")
+    assert marked.mark == "†" and math.isnan(marked["rank"])
+    assert "prompt hash differs (hash-sib200-de vs other-hash)" in marked.note
+    assert sib.display().loc["beta", "de"].endswith("†")
+    assert any(n.startswith("† beta, sib200/de") and "prompt hash differs" in n for n in board.notes)
+    # alpha and gamma still ranked against each other
+    assert [cell(sib, m, "de")["rank"] for m in ("alpha", "gamma")] == [1, 2]
+    # beta's sib200 mean covers en and th only: shown with ‡, not ranked; so is its overall
+    partial = cell(board.overall, "beta", "sib200")
+    assert partial.value == pytest.approx((70.0 + 40.0) / 2) and partial.mark == "‡" and math.isnan(partial["rank"])
+    assert "missing or not comparable: de" in partial.note
+    assert cell(board.overall, "beta", "overall").mark == "‡"
+    assert cell(board.by_lang["de"], "beta", "mean").value == pytest.approx(45.0)  # flores only
+
+
+def test_one_model_with_two_limits_gives_two_labelled_rows(tmp_path):
+    runs = [write_run(tmp_path, "alpha-20", "alpha", ALPHA, limit=20),
+            write_run(tmp_path, "alpha-50", "alpha", ALPHA, limit=50),
+            write_run(tmp_path, "beta-20", "beta", BETA, limit=20)]
+    board = leaderboard.build(runs)
+    assert set(board.overall.models) == {"alpha [limit 20]", "alpha [limit 50]", "beta"}
+    other = cell(board.by_task["sib200"], "alpha [limit 50]", "en")
+    assert other.mark == "†" and "item limit differs (20 vs 50)" in other.note
+    assert cell(board.by_task["sib200"], "alpha [limit 20]", "en").mark == ""
+    assert list(board.runs["model"]) == ["alpha [limit 20]", "alpha [limit 50]", "beta"]
+
+
+def test_same_model_same_cell_in_two_folders_is_refused(tmp_path):
+    first = write_run(tmp_path, "alpha-a", "alpha", ALPHA)
+    second = write_run(tmp_path, "alpha-b", "alpha", {("sib200", "en"): (0.5, 0.1)})
+    with pytest.raises(OctoglotError) as err:
+        leaderboard.build([first, second])
+    message = str(err.value)
+    assert str(first) in message and str(second) in message and "sib200/en" in message and "\n" not in message
+
+
+def test_runs_of_one_model_on_different_tasks_share_a_row(tmp_path):
+    sib = {k: v for k, v in ALPHA.items() if k[0] == "sib200"}
+    flores = {k: v for k, v in ALPHA.items() if k[0] == "flores_en_xx"}
+    board = leaderboard.build([write_run(tmp_path, "a1", "alpha", sib), write_run(tmp_path, "a2", "alpha", flores)])
+    assert board.overall.models == ["alpha"]
+    assert cell(board.overall, "alpha", "overall").value == pytest.approx(50.0)
+
+
+def test_no_runs_and_not_a_run_folder(tmp_path):
+    with pytest.raises(OctoglotError, match="at least one run folder"):
+        leaderboard.build([])
+    with pytest.raises(OctoglotError, match="manifest.json is missing"):
+        leaderboard.build([tmp_path])
+
+
+def unescaped_cells(line: str) -> list[str]:
+    return re.split(r"(?<!\\)\|", line.strip())[1:-1]
+
+
+def test_markdown_escapes_pipes_and_newlines(tmp_path):
+    odd = "gamma | fork\nline two"
+    board = leaderboard.build([write_run(tmp_path, "a", "alpha", ALPHA), write_run(tmp_path, "g", odd, GAMMA)])
+    text = leaderboard.markdown_table(board.overall)
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("| model"))
+    row = next(line for line in lines if line.startswith("| gamma"))
+    assert row.startswith(r"| gamma \| fork<br>line two |")
+    assert len(unescaped_cells(row)) == len(unescaped_cells(header)) == 4
+    assert leaderboard.md_escape("a\\|b") == "a\\\\\\|b"
+
+
+def test_latex_is_escaped(tmp_path):
+    board = leaderboard.build([write_run(tmp_path, "a", "m_1 & co 100% #1", ALPHA)])
+    tex = leaderboard.latex(board)
+    assert r"m\_1 \& co 100\% \#1" in tex
+    assert "m_1 &" not in tex
+    assert r"flores\_en\_xx" in tex  # task names in headers and captions too
+    assert "\\begin{tabular}" in tex and "\\caption{" in tex
+
+
+def test_all_six_files_are_written(three, tmp_path):
+    board = leaderboard.build(three)
+    paths = leaderboard.write(board, tmp_path / "report")
+    assert [p.name for p in paths] == ["leaderboard.md", "leaderboard.csv", "leaderboard.json", "leaderboard.tex",
+                                       "index.html", "heatmap.png"]
+    assert all(p.is_file() and p.stat().st_size > 0 for p in paths)
+    assert paths[5].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = json.loads(paths[2].read_text(encoding="utf-8"))
+    assert {t["key"] for t in data["tables"]} >= {"overall", "languages", "task:sib200", "lang:th"}
+    csv = pd.read_csv(paths[1])
+    row = csv[(csv["table"] == "overall") & (csv["model"] == "alpha") & (csv["column"] == "overall")].iloc[0]
+    assert row["value"] == pytest.approx(50.0) and row["rank"] == 2
+    assert "† beta, sib200/de" in paths[0].read_text(encoding="utf-8")
+
+
+def test_cli_prints_the_overall_table(three, tmp_path, capsys):
+    from harness.cli import build_parser
+
+    args = build_parser().parse_args(["leaderboard", *map(str, three), "--out", str(tmp_path / "out")])
+    assert leaderboard.main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("### Overall") and "| gamma |" in out and "† beta, sib200/de" in out
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
+@pytest.mark.skipif(not (REAL_RUN / "results.json").is_file(), reason=f"real run {REAL_RUN} not present")
+def test_real_run(tmp_path):
+    board = leaderboard.build([REAL_RUN])
+    scores = json.loads((REAL_RUN / "results.json").read_text(encoding="utf-8"))["scores"]
+    acc = {s["lang"]: s["value"] for s in scores if s["task"] == "sib200" and s["metric"] == "acc"}
+    sib = board.by_task["sib200"]
+    assert sib.columns == [*acc, "mean"] and sib.models == ["smollm2"]
+    assert sib.values().loc["smollm2", "en"] == pytest.approx(100 * acc["en"])
+    assert cell(board.overall, "smollm2", "overall").value == pytest.approx(100 * sum(acc.values()) / len(acc))
+    assert len(leaderboard.write(board, tmp_path)) == 6
