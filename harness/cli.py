@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data, then the hub)")
     run.add_argument("--batch-size", type=positive_int, default=8)
     run.add_argument("--device", default="cpu")
+    run.add_argument("--no-cache", dest="use_cache", action="store_false",
+                     help="do not read or write the model-keyed response cache ($OCTOGLOT_CACHE/responses.sqlite)")
+    run.add_argument("--no-shared-prefix", dest="shared_prefix", action="store_false",
+                     help="score every multiple-choice option as its own full request, as lm-eval does")
     run.add_argument("--apply-chat-template", action=argparse.BooleanOptionalAction, default=None,
                      help="wrap generation prompts in the model's chat template (default: on for instruct aliases)")
 
@@ -112,7 +116,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = RunConfig(model=args.model, model_args=args.model_args, tasks=chosen,
                        langs=languages.parse_langs(args.langs), limit=limit, seed=args.seed,
                        output=Path(args.output), data_dir=args.data_dir, batch_size=args.batch_size,
-                       device=args.device, chat_template=args.apply_chat_template)
+                       device=args.device, chat_template=args.apply_chat_template,
+                       use_cache=args.use_cache, shared_prefix=args.shared_prefix)
     run_dir, scores, failed = execute(config)
 
     from harness.report import print_table

@@ -12,7 +12,7 @@ import random
 import resource
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +20,8 @@ from pathlib import Path
 from harness import __version__, data, langid, models, packs, scoring
 from harness.errors import OctoglotError
 from harness.languages import Language
+from harness.cache import ResponseCache, model_key
+from harness.engine import Engine
 from harness.records import FORMAT_VERSION, Sample, SampleResult, write_json, write_samples
 from harness.sampling import seeded_subset
 from harness.tasks import FAMILIES, TaskDef, check_pack
@@ -41,6 +43,8 @@ class RunConfig:
     batch_size: int = 8
     device: str = "cpu"
     chat_template: bool | None = None  # None: on for instruct aliases, off otherwise
+    use_cache: bool = True  # the model-keyed response cache
+    shared_prefix: bool = True  # score options that share a context from one pass (hf backend)
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -130,46 +134,21 @@ def _first_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
-def loglikelihood_chunk(lm, family, chunk: list[Sample]) -> list[SampleResult]:
-    from lm_eval.api.instance import Instance
-
-    pairs = [pair for s in chunk for pair in family.requests(s)]
-    instances = [Instance("loglikelihood", {}, pair, i) for i, pair in enumerate(pairs)]
+def loglikelihood_chunk(engine: Engine, family, chunk: list[Sample]) -> list[SampleResult]:
     try:
-        outputs, error = lm.loglikelihood(instances, disable_tqdm=True), None
+        outputs, error = engine.loglikelihood([family.requests(s) for s in chunk]), None
     except Exception as exc:  # recorded on every sample of the chunk, never scored
         outputs, error = None, _first_line(exc)
-    results, offset = [], 0
-    for sample in chunk:
-        k = len(sample.choices)
+    results = []
+    for i, sample in enumerate(chunk):
         result = SampleResult(sample.id, sample.prompt_hash, sample.target)
         if error is None:
-            result.loglikelihoods = [float(ll) for ll, _ in outputs[offset:offset + k]]
+            result.loglikelihoods = [float(ll) for ll, _ in outputs[i]]
             result.metrics = family.score(sample, result.loglikelihoods)
         else:
             result.error = error
-        offset += k
         results.append(result)
     return results
-
-
-def generate(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
-    """Greedy generation. A stop sequence that starts with a newline would turn an answer that
-    starts with one into ''; such answers are asked again with the newline in the context."""
-    from lm_eval.api.instance import Instance
-
-    def call(ctxs, kws):
-        instances = [Instance("generate_until", {}, (c, dict(k)), i) for i, (c, k) in enumerate(zip(ctxs, kws))]
-        return list(lm.generate_until(instances, disable_tqdm=True))
-
-    outputs = call(contexts, kwargs)
-    again = [i for i, out in enumerate(outputs)
-             if out == "" and any(stop.startswith("\n") for stop in kwargs[i].get("until", []))]
-    if again:
-        retried = call([contexts[i] + "\n" for i in again], [kwargs[i] for i in again])
-        for i, out in zip(again, retried):
-            outputs[i] = out
-    return outputs
 
 
 def render(lm, prompt: str, chat: bool) -> str:
@@ -178,10 +157,10 @@ def render(lm, prompt: str, chat: bool) -> str:
     return lm.apply_chat_template([{"role": "user", "content": prompt}])
 
 
-def generation_chunk(lm, family, chunk: list[Sample], chat: bool) -> list[SampleResult]:
+def generation_chunk(engine: Engine, family, chunk: list[Sample], chat: bool) -> list[SampleResult]:
     try:
-        contexts = [render(lm, s.prompt, chat) for s in chunk]
-        outputs, error = generate(lm, contexts, [family.gen_kwargs(s) for s in chunk]), None
+        requests = [(render(engine.lm, s.prompt, chat), family.gen_kwargs(s)) for s in chunk]
+        outputs, error = engine.generate(requests), None
     except Exception as exc:
         outputs, error = None, _first_line(exc)
     results = []
@@ -199,15 +178,15 @@ def generation_chunk(lm, family, chunk: list[Sample], chat: bool) -> list[Sample
     return results
 
 
-def score_unit(lm, unit: Unit, chat: bool, on_progress) -> list[SampleResult]:
+def score_unit(engine: Engine, unit: Unit, chat: bool, on_progress) -> list[SampleResult]:
     family = FAMILIES[unit.task.family]
     results: list[SampleResult] = []
     for start in range(0, len(unit.samples), CHUNK_SAMPLES):
         chunk = unit.samples[start:start + CHUNK_SAMPLES]
         if family.KIND == "loglikelihood":
-            results += loglikelihood_chunk(lm, family, chunk)
+            results += loglikelihood_chunk(engine, family, chunk)
         else:
-            results += generation_chunk(lm, family, chunk, chat)
+            results += generation_chunk(engine, family, chunk, chat)
         on_progress(len(chunk))
     return results
 
@@ -241,6 +220,9 @@ def execute(config: RunConfig) -> tuple[Path, list[dict], int]:
 
     torch.manual_seed(config.seed)
     lm = models.load(spec, config.batch_size, config.device)
+    cache = None if not config.use_cache else ResponseCache(
+        models.cache_dir() / "responses.sqlite", model_key(spec.backend, spec.args, spec.identity))
+    engine = Engine(lm, cache, shared_prefix=config.shared_prefix)
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
@@ -255,12 +237,14 @@ def execute(config: RunConfig) -> tuple[Path, list[dict], int]:
         bar = progress.add_task("scoring", total=total)
         for unit in units:
             progress.update(bar, description=f"{unit.task.id}/{unit.lang}")
-            results = score_unit(lm, unit, chat, lambda n: progress.advance(bar, n))
+            results = score_unit(engine, unit, chat, lambda n: progress.advance(bar, n))
             write_samples(run_dir, unit.lang, unit.task.id, results)
             unit.info["n_errors"] = sum(r.error is not None for r in results)
             failed += unit.info["n_errors"]
             scores += unit_scores(unit, results)
 
+    if cache:
+        cache.close()
     manifest = {
         "format_version": FORMAT_VERSION,
         "harness": {"name": "octoglot", "version": __version__},
@@ -276,7 +260,8 @@ def execute(config: RunConfig) -> tuple[Path, list[dict], int]:
         "limit": {t.id: limit_for(config, t.id) for t in config.tasks},
         "data_dir": str(data.resolve_data_dir(config.data_dir).path) if data.resolve_data_dir(config.data_dir)
         else None,
-        "scoring_path": "lm-eval loglikelihood (one request per option); generate_until, greedy",
+        "requests": asdict(engine.counts),
+        "response_cache": str(cache.db_path) if cache else None,
         "units": [u.info for u in units],
         "skipped": skipped,
         "wall_seconds": round(time.time() - started, 2),

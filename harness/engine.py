@@ -1,0 +1,143 @@
+"""Sends a run's requests to one lm-eval model, doing as little model work as honest results allow:
+
+1. the response cache (keyed by model identity and request) answers what an earlier run finished;
+2. identical requests within a run (across tasks and languages) are computed once;
+3. log-likelihood options that share a context are scored from one pass over it (``harness.prefix``)
+   on the transformers backend; everything else goes through lm-eval's own request path.
+
+Model errors propagate to the caller, which records them on the samples; nothing failed is cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness import prefix
+from harness.cache import ResponseCache
+
+
+@dataclass
+class Counters:
+    requests: int = 0  # requests the run asked for
+    cached: int = 0  # answered by the response cache
+    deduplicated: int = 0  # answered by an identical request of the same run
+    model_requests: int = 0  # computed by the model
+    forward_tokens: int = 0  # token positions run through the model (transformers backend only)
+    paths: dict[str, int] = field(default_factory=dict)  # requests per scoring path
+
+
+class Engine:
+    def __init__(self, lm, cache: ResponseCache | None, shared_prefix: bool = True):
+        self.lm = lm
+        self.cache = cache
+        self.shared_prefix = shared_prefix and prefix.supported(lm)
+        self.counts = Counters()
+        self._memo: dict[str, object] = {}
+        self._count_tokens = prefix.supported(lm)
+
+    def _path(self, name: str, n: int) -> None:
+        self.counts.paths[name] = self.counts.paths.get(name, 0) + n
+
+    def _lookup(self, kind: str, requests: list) -> tuple[list[str], dict[str, object]]:
+        keys = [self.cache.key(kind, r) if self.cache else _memo_key(kind, r) for r in requests]
+        self.counts.requests += len(keys)
+        known = {k: self._memo[k] for k in keys if k in self._memo}
+        self.counts.deduplicated += sum(k in known for k in keys)
+        if self.cache:
+            missing = [k for k in dict.fromkeys(keys) if k not in known]
+            stored = self.cache.get_many(missing) if missing else {}
+            self.counts.cached += sum(k in stored for k in keys)
+            known.update(stored)
+        return keys, known
+
+    def _store(self, kind: str, new: dict[str, object]) -> None:
+        self._memo.update(new)
+        if self.cache and new:
+            self.cache.put_many(kind, new)
+
+    def loglikelihood(self, groups: list[list[tuple[str, str]]]) -> list[list[tuple[float, bool]]]:
+        """(log-likelihood, is_greedy) for every (context, continuation) pair of every group."""
+        flat = [pair for group in groups for pair in group]
+        keys, known = self._lookup("loglikelihood", [list(p) for p in flat])
+        todo: dict[str, tuple[str, str]] = {}
+        for key, pair in zip(keys, flat):
+            if key not in known:
+                todo.setdefault(key, pair)
+        new: dict[str, object] = {}
+        if todo and self.shared_prefix:
+            offset = 0
+            for group in groups:
+                group_keys = keys[offset:offset + len(group)]
+                offset += len(group)
+                pending = [(k, p) for k, p in zip(group_keys, group) if k in todo and k not in new]
+                contexts = {p[0] for _, p in pending}
+                if len(pending) < 2 or len(contexts) != 1:
+                    continue
+                scored = prefix.score_options(self.lm, pending[0][1][0], [p[1] for _, p in pending])
+                if scored is None:
+                    continue
+                values, tokens = scored
+                self.counts.forward_tokens += tokens
+                self._path("shared-prefix", len(pending))
+                new.update({k: list(v) for (k, _), v in zip(pending, values)})
+        rest = {k: p for k, p in todo.items() if k not in new}
+        if rest:
+            from lm_eval.api.instance import Instance
+
+            instances = [Instance("loglikelihood", {}, pair, i) for i, pair in enumerate(rest.values())]
+            outputs = self.lm.loglikelihood(instances, disable_tqdm=True)
+            if self._count_tokens:
+                self.counts.forward_tokens += sum(
+                    len(c) + len(t) - 1 for c, t in (prefix.encode(self.lm, *p) for p in rest.values()))
+            self._path("plain", len(rest))
+            new.update({k: [float(ll), bool(g)] for k, (ll, g) in zip(rest, outputs)})
+        self.counts.model_requests += len(new)
+        self._store("loglikelihood", new)
+        known.update(new)
+        out, offset = [], 0
+        for group in groups:
+            out.append([tuple(known[k]) for k in keys[offset:offset + len(group)]])
+            offset += len(group)
+        return out
+
+    def generate(self, requests: list[tuple[str, dict]]) -> list[str]:
+        """Greedy generations for (context, generation kwargs) requests."""
+        keys, known = self._lookup("generate_until", [[c, k] for c, k in requests])
+        todo: dict[str, tuple[str, dict]] = {}
+        for key, request in zip(keys, requests):
+            if key not in known:
+                todo.setdefault(key, request)
+        new: dict[str, object] = {}
+        if todo:
+            outputs = generate_until(self.lm, [c for c, _ in todo.values()], [k for _, k in todo.values()])
+            new = dict(zip(todo, outputs))
+            self._path("generate", len(new))
+        self.counts.model_requests += len(new)
+        self._store("generate_until", new)
+        known.update(new)
+        return [known[k] for k in keys]
+
+
+def _memo_key(kind: str, request: object) -> str:
+    from harness.cache import request_key
+
+    return request_key("", kind, request)
+
+
+def generate_until(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
+    """Greedy generation. A stop sequence that starts with a newline would turn an answer that
+    starts with one into ''; such answers are asked again with the newline in the context."""
+    from lm_eval.api.instance import Instance
+
+    def call(ctxs, kws):
+        instances = [Instance("generate_until", {}, (c, dict(k)), i) for i, (c, k) in enumerate(zip(ctxs, kws))]
+        return list(lm.generate_until(instances, disable_tqdm=True))
+
+    outputs = call(contexts, kwargs)
+    again = [i for i, out in enumerate(outputs)
+             if out == "" and any(stop.startswith("\n") for stop in kwargs[i].get("until", []))]
+    if again:
+        retried = call([contexts[i] + "\n" for i in again], [kwargs[i] for i in again])
+        for i, out in zip(again, retried):
+            outputs[i] = out
+    return outputs
