@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data, then the hub)")
     run.add_argument("--batch-size", type=positive_int, default=8)
     run.add_argument("--device", default="cpu")
+    run.add_argument("--resume", metavar="RUN_DIR",
+                     help="continue an interrupted run in its directory, with the settings it was started with")
     run.add_argument("--no-cache", dest="use_cache", action="store_false",
                      help="do not read or write the model-keyed response cache ($OCTOGLOT_CACHE/responses.sqlite)")
     run.add_argument("--no-shared-prefix", dest="shared_prefix", action="store_false",
@@ -104,8 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness import languages, tasks
-    from harness.runner import RunConfig, execute
+    from harness.runner import RunConfig, execute, resume_config
 
+    if args.resume:
+        run_dir, scores, failed = execute(resume_config(Path(args.resume)), resume=Path(args.resume))
+        return finish_run(args.resume, run_dir, scores, failed)
     if not args.tasks and not args.suite:
         raise OctoglotError("run: give --tasks or --suite (see `octoglot tasks`)")
     limit = args.limit
@@ -119,10 +124,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                        device=args.device, chat_template=args.apply_chat_template,
                        use_cache=args.use_cache, shared_prefix=args.shared_prefix)
     run_dir, scores, failed = execute(config)
+    return finish_run(args.model, run_dir, scores, failed)
 
+
+def finish_run(label: str, run_dir: Path, scores: list[dict], failed: int) -> int:
     from harness.report import print_table
 
-    print_table(scores, "acc", title=f"{args.model}: acc (task × language)")
+    print_table(scores, title=f"{label}: primary metric (task × language)")
     print(f"run directory: {run_dir}")
     if failed:
         print(f"octoglot: {failed} sample(s) failed; see 'error' in {run_dir}/samples", file=sys.stderr)

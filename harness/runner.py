@@ -7,6 +7,7 @@ before the model is loaded.
 
 from __future__ import annotations
 
+import json
 import platform
 import random
 import resource
@@ -22,7 +23,7 @@ from harness.errors import OctoglotError
 from harness.languages import Language
 from harness.cache import ResponseCache, model_key
 from harness.engine import Engine
-from harness.records import FORMAT_VERSION, Sample, SampleResult, write_json, write_samples
+from harness.records import FORMAT_VERSION, Sample, SampleResult, sample_path, write_json, write_samples
 from harness.sampling import seeded_subset
 from harness.tasks import FAMILIES, TaskDef, check_pack
 
@@ -202,8 +203,59 @@ def unit_scores(unit: Unit, results: list[SampleResult]) -> list[dict]:
     return rows
 
 
-def execute(config: RunConfig) -> tuple[Path, list[dict], int]:
-    """Run everything; returns the run directory, the score rows and the number of failed samples."""
+CONFIG_FILE = "run_config.json"
+
+
+def config_to_json(config: RunConfig) -> dict:
+    return {"format_version": FORMAT_VERSION, "model": config.model, "model_args": config.model_args,
+            "tasks": [t.id for t in config.tasks], "langs": [lang.code for lang in config.langs],
+            "limit": config.limit, "seed": config.seed, "output": str(config.output), "data_dir": config.data_dir,
+            "batch_size": config.batch_size, "device": config.device, "chat_template": config.chat_template,
+            "use_cache": config.use_cache, "shared_prefix": config.shared_prefix}
+
+
+def resume_config(run_dir: Path) -> RunConfig:
+    """The configuration a run directory was started with, to continue it."""
+    from harness.languages import get_language
+    from harness.tasks import get_task
+
+    path = run_dir / CONFIG_FILE
+    if not path.is_file():
+        raise OctoglotError(f"--resume: {run_dir} has no {CONFIG_FILE} (not an octoglot run directory)")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise OctoglotError(f"--resume: {path}: invalid JSON: {exc.msg}") from None
+    if raw.get("format_version", 0) > FORMAT_VERSION:
+        raise OctoglotError(f"--resume: {run_dir}: format version {raw['format_version']} is newer than this "
+                            f"octoglot reads ({FORMAT_VERSION})")
+    return RunConfig(model=raw["model"], model_args=raw["model_args"], tasks=[get_task(t) for t in raw["tasks"]],
+                     langs=[get_language(c) for c in raw["langs"]], limit=raw["limit"], seed=raw["seed"],
+                     output=Path(raw["output"]), data_dir=raw["data_dir"], batch_size=raw["batch_size"],
+                     device=raw["device"], chat_template=raw["chat_template"], use_cache=raw["use_cache"],
+                     shared_prefix=raw["shared_prefix"])
+
+
+def finished_results(run_dir: Path, unit: Unit) -> list[SampleResult] | None:
+    """The stored records of a unit an earlier (interrupted) run finished, if they match its samples."""
+    path = sample_path(run_dir, unit.lang, unit.task.id)
+    if not path.is_file():
+        return None
+    try:
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        results = [SampleResult(**record) for record in records]
+    except (json.JSONDecodeError, TypeError):
+        return None
+    if [r.id for r in results] != [s.id for s in unit.samples]:
+        return None
+    return results
+
+
+def execute(config: RunConfig, resume: Path | None = None) -> tuple[Path, list[dict], int]:
+    """Run everything; returns the run directory, the score rows and the number of failed samples.
+
+    With ``resume``, the run continues in that directory: units whose records are there are kept,
+    and the response cache answers every request the interrupted run had finished."""
     started = time.time()
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for task in config.tasks:
@@ -213,7 +265,8 @@ def execute(config: RunConfig) -> tuple[Path, list[dict], int]:
     models.parse_model_args(config.model_args)  # bad flags fail before any data is read
     units, skipped = plan(config)
     spec = models.resolve(config.model, config.model_args)
-    run_dir = new_run_dir(config.output, config.model)
+    run_dir = resume or new_run_dir(config.output, config.model)
+    write_json(run_dir / CONFIG_FILE, config_to_json(config))
 
     random.seed(config.seed)
     import torch
@@ -237,8 +290,12 @@ def execute(config: RunConfig) -> tuple[Path, list[dict], int]:
         bar = progress.add_task("scoring", total=total)
         for unit in units:
             progress.update(bar, description=f"{unit.task.id}/{unit.lang}")
-            results = score_unit(engine, unit, chat, lambda n: progress.advance(bar, n))
-            write_samples(run_dir, unit.lang, unit.task.id, results)
+            results = finished_results(run_dir, unit) if resume else None
+            if results is None:
+                results = score_unit(engine, unit, chat, lambda n: progress.advance(bar, n))
+                write_samples(run_dir, unit.lang, unit.task.id, results)
+            else:
+                progress.advance(bar, len(results))
             unit.info["n_errors"] = sum(r.error is not None for r in results)
             failed += unit.info["n_errors"]
             scores += unit_scores(unit, results)

@@ -1,0 +1,72 @@
+"""The engine on the real bundled model: shared-prefix and plain scoring agree, the response cache
+serves a re-run without model calls, and two models never share cache entries."""
+
+import pytest
+
+from harness import models
+from harness.cache import ResponseCache, model_key
+from harness.engine import Engine
+
+pytestmark = pytest.mark.slow
+
+GROUPS = [
+    [("What is the topic of the following sentence?\nSentence: The team won the cup.\nTopic:", c)
+     for c in (" science/technology", " travel", " politics", " sports", " health")],
+    [("ประโยคต่อไปนี้เกี่ยวกับหัวข้ออะไร\nประโยค: ทีมชนะการแข่งขันฟุตบอล\nหัวข้อ:", c)
+     for c in (" วิทยาศาสตร์/เทคโนโลยี", " กีฬา", " การเมือง")],
+    [("", "Il pleut, correct? Oui, il fait beau"), ("", "Il pleut, correct? Non, il fait beau")],  # empty context
+    [("Le chat est", " noir"), ("Le chien est", " noir")],  # two contexts: the plain path
+]
+
+
+@pytest.fixture(scope="module")
+def lm(model_cache):
+    import os
+
+    os.environ["OCTOGLOT_CACHE"] = str(model_cache)
+    spec = models.resolve("smollm2", None)
+    return models.load(spec, batch_size=4, device="cpu"), spec
+
+
+def test_shared_prefix_equals_lm_evals_own_path(lm):
+    model, _ = lm
+    shared = Engine(model, None, shared_prefix=True)
+    plain = Engine(model, None, shared_prefix=False)
+    a, b = shared.loglikelihood(GROUPS), plain.loglikelihood(GROUPS)
+    for group_a, group_b in zip(a, b):
+        for (ll_a, greedy_a), (ll_b, greedy_b) in zip(group_a, group_b):
+            assert abs(ll_a - ll_b) < 1e-4 and greedy_a == greedy_b
+    assert shared.counts.paths == {"shared-prefix": 10, "plain": 2}
+    assert plain.counts.paths == {"plain": 12}
+    assert shared.counts.forward_tokens < plain.counts.forward_tokens / 2
+
+
+def test_identical_requests_are_computed_once(lm):
+    model, _ = lm
+    engine = Engine(model, None)
+    engine.loglikelihood([GROUPS[3], GROUPS[3]])
+    assert engine.counts.requests == 4 and engine.counts.model_requests == 2
+
+
+def test_cache_serves_a_rerun_and_is_keyed_by_model(lm, tmp_path):
+    model, spec = lm
+    key = model_key(spec.backend, spec.args, spec.identity)
+    cache = ResponseCache(tmp_path / "responses.sqlite", key)
+    first = Engine(model, cache).loglikelihood(GROUPS)
+    again = Engine(model, cache)
+    assert again.loglikelihood(GROUPS) == first
+    assert again.counts.model_requests == 0 and again.counts.cached == 12
+    gen = Engine(model, cache)
+    out = gen.generate([("The capital of France is", {"until": ["\n"], "max_gen_toks": 5, "do_sample": False})])
+    assert Engine(model, cache).generate(
+        [("The capital of France is", {"until": ["\n"], "max_gen_toks": 5, "do_sample": False})]) == out
+
+    # another model (other weights) sees none of these entries
+    other_identity = {**spec.identity, "weights_sha256": "0" * 64}
+    other_key = model_key(spec.backend, spec.args, other_identity)
+    assert other_key != key
+    other = ResponseCache(tmp_path / "responses.sqlite", other_key)
+    assert other.get_many([other.key("loglikelihood", list(p)) for g in GROUPS for p in g]) == {}
+    assert cache.count(key) == 13 and other.count(other_key) == 0
+    # batch size and device do not change a model's outputs, so they do not change its key
+    assert model_key(spec.backend, {**spec.args, "batch_size": "64", "device": "cuda"}, spec.identity) == key
