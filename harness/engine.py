@@ -10,7 +10,9 @@ Model errors propagate to the caller, which records them on the samples; nothing
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from harness import prefix
 from harness.cache import ResponseCache
@@ -23,17 +25,37 @@ class Counters:
     deduplicated: int = 0  # answered by an identical request of the same run
     model_requests: int = 0  # computed by the model
     forward_tokens: int = 0  # token positions run through the model (transformers backend only)
+    model_seconds: float = 0.0  # wall time inside model calls (model loading included)
     paths: dict[str, int] = field(default_factory=dict)  # requests per scoring path
 
 
 class Engine:
+    """``lm`` is an lm-eval model, or a function that loads one: then the model is loaded on the first
+    request the cache cannot answer, so a fully cached re-run never loads it."""
+
     def __init__(self, lm, cache: ResponseCache | None, shared_prefix: bool = True):
-        self.lm = lm
+        self._lm = None if callable(lm) and not hasattr(lm, "loglikelihood") else lm
+        self._load: Callable | None = lm if self._lm is None else None
         self.cache = cache
-        self.shared_prefix = shared_prefix and prefix.supported(lm)
+        self._want_shared_prefix = shared_prefix
         self.counts = Counters()
         self._memo: dict[str, object] = {}
-        self._count_tokens = prefix.supported(lm)
+
+    @property
+    def lm(self):
+        if self._lm is None:
+            started = time.perf_counter()
+            self._lm = self._load()
+            self.counts.model_seconds += time.perf_counter() - started
+        return self._lm
+
+    @property
+    def loaded(self) -> bool:
+        return self._lm is not None
+
+    @property
+    def shared_prefix(self) -> bool:
+        return self._want_shared_prefix and prefix.supported(self.lm)
 
     def _path(self, name: str, n: int) -> None:
         self.counts.paths[name] = self.counts.paths.get(name, 0) + n
@@ -64,6 +86,7 @@ class Engine:
             if key not in known:
                 todo.setdefault(key, pair)
         new: dict[str, object] = {}
+        started = time.perf_counter()
         if todo and self.shared_prefix:
             offset = 0
             for group in groups:
@@ -86,11 +109,13 @@ class Engine:
 
             instances = [Instance("loglikelihood", {}, pair, i) for i, pair in enumerate(rest.values())]
             outputs = self.lm.loglikelihood(instances, disable_tqdm=True)
-            if self._count_tokens:
+            if prefix.supported(self.lm):
                 self.counts.forward_tokens += sum(
                     len(c) + len(t) - 1 for c, t in (prefix.encode(self.lm, *p) for p in rest.values()))
             self._path("plain", len(rest))
             new.update({k: [float(ll), bool(g)] for k, (ll, g) in zip(rest, outputs)})
+        if todo:
+            self.counts.model_seconds += time.perf_counter() - started
         self.counts.model_requests += len(new)
         self._store("loglikelihood", new)
         known.update(new)
@@ -109,7 +134,9 @@ class Engine:
                 todo.setdefault(key, request)
         new: dict[str, object] = {}
         if todo:
+            started = time.perf_counter()
             outputs = generate_until(self.lm, [c for c, _ in todo.values()], [k for _, k in todo.values()])
+            self.counts.model_seconds += time.perf_counter() - started
             new = dict(zip(todo, outputs))
             self._path("generate", len(new))
         self.counts.model_requests += len(new)

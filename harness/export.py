@@ -341,6 +341,10 @@ def _header(lines: list[str]) -> str:
 
 
 def _write(path: Path, text: str) -> None:
+    """Write ``text`` unless the file already holds it (an unchanged file keeps its mtime, so
+    lm-eval's dataset cache, keyed on path and mtime, is reused)."""
+    if path.is_file() and path.read_bytes() == text.encode("utf-8"):
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -152,15 +152,31 @@ def loglikelihood_chunk(engine: Engine, family, chunk: list[Sample]) -> list[Sam
     return results
 
 
-def render(lm, prompt: str, chat: bool) -> str:
-    if not chat:
-        return prompt
-    return lm.apply_chat_template([{"role": "user", "content": prompt}])
+class ChatRenderer:
+    """The user message wrapped in the model's chat template, as lm-eval's ``apply_chat_template`` does.
+    For transformers models it needs only the tokenizer, so a fully cached re-run loads no weights."""
+
+    def __init__(self, spec: models.ModelSpec, engine: Engine, enabled: bool):
+        self.spec, self.engine, self.enabled = spec, engine, enabled
+        self._tokenizer = None
+
+    def __call__(self, prompt: str) -> str:
+        if not self.enabled:
+            return prompt
+        chat = [{"role": "user", "content": prompt}]
+        if self.engine.loaded or self.spec.backend != "hf" or "pretrained" not in self.spec.args:
+            return self.engine.lm.apply_chat_template(chat)
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(self.spec.args.get("tokenizer")
+                                                            or self.spec.args["pretrained"])
+        return self._tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
 
 
-def generation_chunk(engine: Engine, family, chunk: list[Sample], chat: bool) -> list[SampleResult]:
+def generation_chunk(engine: Engine, family, chunk: list[Sample], render: ChatRenderer) -> list[SampleResult]:
     try:
-        requests = [(render(engine.lm, s.prompt, chat), family.gen_kwargs(s)) for s in chunk]
+        requests = [(render(s.prompt), family.gen_kwargs(s)) for s in chunk]
         outputs, error = engine.generate(requests), None
     except Exception as exc:
         outputs, error = None, _first_line(exc)
@@ -179,7 +195,7 @@ def generation_chunk(engine: Engine, family, chunk: list[Sample], chat: bool) ->
     return results
 
 
-def score_unit(engine: Engine, unit: Unit, chat: bool, on_progress) -> list[SampleResult]:
+def score_unit(engine: Engine, unit: Unit, render: ChatRenderer, on_progress) -> list[SampleResult]:
     family = FAMILIES[unit.task.family]
     results: list[SampleResult] = []
     for start in range(0, len(unit.samples), CHUNK_SAMPLES):
@@ -187,7 +203,7 @@ def score_unit(engine: Engine, unit: Unit, chat: bool, on_progress) -> list[Samp
         if family.KIND == "loglikelihood":
             results += loglikelihood_chunk(engine, family, chunk)
         else:
-            results += generation_chunk(engine, family, chunk, chat)
+            results += generation_chunk(engine, family, chunk, render)
         on_progress(len(chunk))
     return results
 
@@ -269,18 +285,22 @@ def execute(config: RunConfig, resume: Path | None = None) -> tuple[Path, list[d
     write_json(run_dir / CONFIG_FILE, config_to_json(config))
 
     random.seed(config.seed)
-    import torch
 
-    torch.manual_seed(config.seed)
-    lm = models.load(spec, config.batch_size, config.device)
+    def load_model():
+        import torch
+
+        torch.manual_seed(config.seed)
+        return models.load(spec, config.batch_size, config.device)
+
     cache = None if not config.use_cache else ResponseCache(
         models.cache_dir() / "responses.sqlite", model_key(spec.backend, spec.args, spec.identity))
-    engine = Engine(lm, cache, shared_prefix=config.shared_prefix)
+    engine = Engine(load_model, cache, shared_prefix=config.shared_prefix)
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
 
     chat = spec.instruct if config.chat_template is None else config.chat_template
+    render = ChatRenderer(spec, engine, chat)
     total = sum(len(u.samples) for u in units)
     scores: list[dict] = []
     failed = 0
@@ -292,7 +312,7 @@ def execute(config: RunConfig, resume: Path | None = None) -> tuple[Path, list[d
             progress.update(bar, description=f"{unit.task.id}/{unit.lang}")
             results = finished_results(run_dir, unit) if resume else None
             if results is None:
-                results = score_unit(engine, unit, chat, lambda n: progress.advance(bar, n))
+                results = score_unit(engine, unit, render, lambda n: progress.advance(bar, n))
                 write_samples(run_dir, unit.lang, unit.task.id, results)
             else:
                 progress.advance(bar, len(results))
