@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from pathlib import Path
+
+from harness.errors import OctoglotError
 
 # model args that never change a model's outputs (where it runs, how requests are batched)
 NEUTRAL_ARGS = ("batch_size", "device", "max_batch_size", "parallelize", "num_concurrent", "max_retries", "timeout")
@@ -26,6 +29,15 @@ def model_key(backend: str, args: dict[str, str], identity: dict[str, str]) -> s
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def default_path() -> Path:
+    """``$OCTOGLOT_RESPONSE_CACHE`` (a file) when set, else ``<octoglot cache>/responses.sqlite``."""
+    from harness.models import cache_dir
+
+    if os.environ.get("OCTOGLOT_RESPONSE_CACHE"):
+        return Path(os.environ["OCTOGLOT_RESPONSE_CACHE"])
+    return cache_dir() / "responses.sqlite"
+
+
 def request_key(model: str, kind: str, request: object) -> str:
     blob = json.dumps([model, kind, request], ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -33,14 +45,19 @@ def request_key(model: str, kind: str, request: object) -> str:
 
 class ResponseCache:
     def __init__(self, path: Path, model: str):
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.db_path = path
         self.model = model
-        self.db = sqlite3.connect(path, timeout=60)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, kind TEXT, value TEXT)")
-        self.db.commit()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=60)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, kind TEXT, "
+                            "value TEXT)")
+            self.db.commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise OctoglotError(f"response cache {path}: cannot open: {getattr(exc, 'strerror', None) or exc}") \
+                from None
 
     def key(self, kind: str, request: object) -> str:
         return request_key(self.model, kind, request)
@@ -55,9 +72,15 @@ class ResponseCache:
         return found
 
     def put_many(self, kind: str, items: dict[str, object]) -> None:
-        with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
-                                [(k, self.model, kind, json.dumps(v, ensure_ascii=False)) for k, v in items.items()])
+        """Store one chunk in one transaction. A failed write (disk full) is an ``OctoglotError``, not a
+        model error: the run stops, and every chunk committed before stays."""
+        try:
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
+                                    [(k, self.model, kind, json.dumps(v, ensure_ascii=False))
+                                     for k, v in items.items()])
+        except sqlite3.Error as exc:
+            raise OctoglotError(f"response cache {self.db_path}: cannot write: {exc}") from None
 
     def count(self, model: str | None = None) -> int:
         if model is None:

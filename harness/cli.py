@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RUN_DIR",
                      help="continue an interrupted run in its directory, with the settings it was started with")
     run.add_argument("--no-cache", dest="use_cache", action="store_false",
-                     help="do not read or write the model-keyed response cache ($OCTOGLOT_CACHE/responses.sqlite)")
+                     help="do not read or write the model-keyed response cache ($OCTOGLOT_RESPONSE_CACHE, "
+                          "else $OCTOGLOT_CACHE/responses.sqlite)")
     run.add_argument("--no-shared-prefix", dest="shared_prefix", action="store_false",
                      help="score every multiple-choice option as its own full request, as lm-eval does")
     run.add_argument("--apply-chat-template", action=argparse.BooleanOptionalAction, default=None,
@@ -133,9 +134,22 @@ def finish_run(label: str, run_dir: Path, scores: list[dict], failed: int) -> in
     print_table(scores, title=f"{label}: primary metric (task × language)")
     print(f"run directory: {run_dir}")
     if failed:
-        print(f"octoglot: {failed} sample(s) failed; see 'error' in {run_dir}/samples", file=sys.stderr)
+        print(f"octoglot: {failed} sample(s) failed{first_error(run_dir)}; see 'error' in {run_dir}/samples",
+              file=sys.stderr)
         return 1
     return 0
+
+
+def first_error(run_dir: Path) -> str:
+    """' (task/lang: the first recorded error)', so the one stderr line says what went wrong."""
+    import json
+
+    for path in sorted(run_dir.glob("samples/*/*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            error = json.loads(line).get("error") if line.strip() else None
+            if error:
+                return f" (first: {path.stem}/{path.parent.name}: {error})"
+    return ""
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
@@ -197,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_data_verify(args)
     except OctoglotError as exc:
         print(f"octoglot: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file that cannot be written (disk full, read-only): one line too
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"octoglot: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("octoglot: interrupted", file=sys.stderr)

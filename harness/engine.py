@@ -40,6 +40,7 @@ class Engine:
         self._want_shared_prefix = shared_prefix
         self.counts = Counters()
         self._memo: dict[str, object] = {}
+        self._prefetched: set[str] = set()  # computed ahead for requests the units have not asked yet
 
     @property
     def lm(self):
@@ -60,16 +61,22 @@ class Engine:
     def _path(self, name: str, n: int) -> None:
         self.counts.paths[name] = self.counts.paths.get(name, 0) + n
 
-    def _lookup(self, kind: str, requests: list) -> tuple[list[str], dict[str, object]]:
+    def _lookup(self, kind: str, requests: list, ahead: bool = False) -> tuple[list[str], dict[str, object]]:
         keys = [self.cache.key(kind, r) if self.cache else _memo_key(kind, r) for r in requests]
-        self.counts.requests += len(keys)
         known = {k: self._memo[k] for k in keys if k in self._memo}
-        self.counts.deduplicated += sum(k in known for k in keys)
+        stored = {}
         if self.cache:
             missing = [k for k in dict.fromkeys(keys) if k not in known]
             stored = self.cache.get_many(missing) if missing else {}
-            self.counts.cached += sum(k in stored for k in keys)
             known.update(stored)
+        if not ahead:
+            self.counts.requests += len(keys)
+            self.counts.cached += sum(k in stored for k in keys)
+            for key in keys:
+                if key in self._prefetched:
+                    self._prefetched.discard(key)  # computed for this very request
+                elif key in self._memo:
+                    self.counts.deduplicated += 1
         return keys, known
 
     def _store(self, kind: str, new: dict[str, object]) -> None:
@@ -125,9 +132,10 @@ class Engine:
             offset += len(group)
         return out
 
-    def generate(self, requests: list[tuple[str, dict]]) -> list[str]:
-        """Greedy generations for (context, generation kwargs) requests."""
-        keys, known = self._lookup("generate_until", [[c, k] for c, k in requests])
+    def generate(self, requests: list[tuple[str, dict]], ahead: bool = False) -> list[str]:
+        """Greedy generations for (context, generation kwargs) requests. ``ahead``: computed before the
+        units ask for them (not counted as requests; the units' own calls find them)."""
+        keys, known = self._lookup("generate_until", [[c, k] for c, k in requests], ahead)
         todo: dict[str, tuple[str, dict]] = {}
         for key, request in zip(keys, requests):
             if key not in known:
@@ -140,6 +148,8 @@ class Engine:
             new = dict(zip(todo, outputs))
             self._path("generate", len(new))
         self.counts.model_requests += len(new)
+        if ahead:
+            self._prefetched.update(new)
         self._store("generate_until", new)
         known.update(new)
         return [known[k] for k in keys]
@@ -161,8 +171,9 @@ def generate_until(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
         return list(lm.generate_until(instances, disable_tqdm=True))
 
     outputs = call(contexts, kwargs)
-    again = [i for i, out in enumerate(outputs)
-             if out == "" and any(stop.startswith("\n") for stop in kwargs[i].get("until", []))]
+    # (plain-text contexts only: a chat API's context is a message list the server templates itself)
+    again = [i for i, out in enumerate(outputs) if out == "" and isinstance(contexts[i], str)
+             and any(stop.startswith("\n") for stop in kwargs[i].get("until", []))]
     if again:
         retried = call([contexts[i] + "\n" for i in again], [kwargs[i] for i in again])
         for i, out in zip(again, retried):

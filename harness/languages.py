@@ -73,7 +73,10 @@ def parse_langs(spec: str | None) -> list[Language]:
     out: list[Language] = []
     for part in spec.split(","):
         if part.strip():
-            lang = get_language(part)
+            try:
+                lang = get_language(part)
+            except OctoglotError as exc:  # name the flag
+                raise OctoglotError(f"--langs: {exc}") from None
             if lang not in out:
                 out.append(lang)
     if not out:

@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,8 +76,23 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+CREDENTIAL_WORDS = ("key", "token", "secret", "password", "passwd")
+TOKEN_KINDS = ("bos", "eos", "pad", "unk", "sep", "cls", "mask", "prefix")  # add_bos_token: a token, not a secret
+
+
+def is_credential(name: str) -> bool:
+    """Does a model-arg name look like a credential (api_key, auth_token, hf_token, client_secret, password)?"""
+    words = [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w]
+    if not words or (len(words) > 1 and words[-2] in TOKEN_KINDS):
+        return False
+    return words[-1].endswith(CREDENTIAL_WORDS)
+
+
 def parse_model_args(text: str | None) -> dict[str, str]:
-    """Parse ``k=v,k2=v2`` as lm-eval does; a malformed pair is a one-line error."""
+    """Parse ``k=v,k2=v2`` as lm-eval does; a malformed pair is a one-line error.
+
+    Credentials are refused here: a key on the command line ends up in shell history, process lists and
+    the run's recorded command. API backends read theirs from the environment (``OPENAI_API_KEY``)."""
     out: dict[str, str] = {}
     if not text:
         return out
@@ -87,6 +103,9 @@ def parse_model_args(text: str | None) -> dict[str, str]:
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
             raise OctoglotError(f"--model-args: expected key=value pairs separated by commas, got '{part}'")
+        if is_credential(key.strip()):
+            raise OctoglotError(f"--model-args: '{key.strip()}' looks like a credential; pass it in the environment "
+                                f"instead (e.g. OPENAI_API_KEY for the OpenAI-compatible backends), never as a flag")
         out[key.strip()] = value.strip()
     return out
 
@@ -196,6 +215,55 @@ def resolve(name: str, model_args: str | None) -> ModelSpec:
     return ModelSpec(name, name, args, identity)
 
 
+def check_endpoint(spec: ModelSpec, timeout: float = 5.0) -> None:
+    """An API backend's ``base_url`` must accept a connection before the run starts: one clear error
+    instead of every request failing after its retries."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url = spec.args.get("base_url")
+    if not url:
+        return
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+        raise OctoglotError(f"--model-args: base_url: expected an http(s) URL such as "
+                            f"http://127.0.0.1:8000/v1/completions, got '{url}'")
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise OctoglotError(f"--model-args: base_url {url}: cannot connect to {parts.hostname}:{port} "
+                            f"({exc.strerror or type(exc).__name__}); is the server running?") from None
+
+
+def _checked_responses(lm):
+    """lm-eval's API backends read a 200 response without ``choices`` as an empty answer (a wrong answer
+    that is no answer) or drop it. Here such a response raises inside lm-eval's bounded retry (tenacity,
+    ``max_retries`` attempts, exponential backoff), like a 429/5xx/timeout/invalid JSON, so it is retried
+    and, if it persists, recorded on its samples as an error."""
+    from lm_eval.models.api_models import JsonChatStr, TemplateAPI
+
+    if not isinstance(lm, TemplateAPI):
+        return lm
+    call = lm.model_call
+
+    def model_call(*args, **kwargs):
+        out = call(*args, **kwargs)
+        messages = kwargs.get("messages", args[0] if args else None)
+        expected = 1 if not messages or isinstance(messages[0], JsonChatStr) else len(messages)
+        choices = out.get("choices") if isinstance(out, dict) else None
+        if not isinstance(choices, list) or len(choices) < expected:
+            got = "no choices" if not choices else f"{len(choices)} choices for {expected} prompts"
+            raise ValueError(f"API response with {got}: {json.dumps(out)[:120]}")
+        return out
+
+    lm.model_call = model_call
+    return lm
+
+
 def load(spec: ModelSpec, batch_size: int, device: str):
     """Instantiate the lm-eval model object for a resolved spec."""
     import lm_eval.models  # noqa: F401
@@ -204,6 +272,8 @@ def load(spec: ModelSpec, batch_size: int, device: str):
     arg_string = ",".join(f"{k}={v}" for k, v in spec.args.items())
     extra = {"batch_size": batch_size, "device": device}
     try:
-        return get_model(spec.backend).create_from_arg_string(arg_string, extra)
+        return _checked_responses(get_model(spec.backend).create_from_arg_string(arg_string, extra))
     except TypeError as exc:
         raise OctoglotError(f"--model-args: {spec.backend} rejected '{arg_string}': {exc}") from None
+    except ImportError as exc:  # a backend whose packages are missing: not a per-sample model error
+        raise OctoglotError(f"--model {spec.backend}: {str(exc).splitlines()[0]}") from None

@@ -4,12 +4,17 @@ A pack is data only: the language's literals (prompt words and sentences) and,
 for each task id it covers, the task version and where the data comes from (a path
 inside the data directory and/or a Hugging Face hub id pinned to a revision).
 It is read with ``yaml.safe_load``, so no tag in it can run code.
+
+Packs are read from the repository's ``langs/``, or from ``$OCTOGLOT_PACKS`` when it is set: a folder
+of ``<code>/pack.yaml`` (every language a run uses must be there), for trying an edited pack without
+touching the checkout, and for tests that load broken copies of the real packs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
 import re
 from functools import cache
@@ -24,6 +29,12 @@ from harness.languages import LANGUAGES, Language, get_language
 
 PACK_FORMAT = 1
 LANGS_DIR = Path(__file__).resolve().parent.parent / "langs"
+PACKS_ENV = "OCTOGLOT_PACKS"
+
+
+def packs_dir() -> Path:
+    """``$OCTOGLOT_PACKS`` (a folder of ``<code>/pack.yaml``) when set, else the repository's ``langs/``."""
+    return Path(os.environ[PACKS_ENV]) if os.environ.get(PACKS_ENV) else LANGS_DIR
 
 
 class _Strict(BaseModel):
@@ -145,8 +156,12 @@ def parse_pack(text: str, source: str) -> Pack:
     return pack
 
 
+def load_pack(code: str, langs_dir: Path | None = None) -> Pack:
+    return _load_pack(code, langs_dir or packs_dir())
+
+
 @cache
-def load_pack(code: str, langs_dir: Path = LANGS_DIR) -> Pack:
+def _load_pack(code: str, langs_dir: Path) -> Pack:
     lang = get_language(code)
     path = langs_dir / lang.code / "pack.yaml"
     shown = _shown(path)
@@ -162,8 +177,8 @@ def load_pack(code: str, langs_dir: Path = LANGS_DIR) -> Pack:
     return pack
 
 
-def pack_path(lang: Language, langs_dir: Path = LANGS_DIR) -> str:
-    return _shown(langs_dir / lang.code / "pack.yaml")
+def pack_path(lang: Language, langs_dir: Path | None = None) -> str:
+    return _shown((langs_dir or packs_dir()) / lang.code / "pack.yaml")
 
 
 def _shown(path: Path) -> str:
