@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 OCTOGLOT_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data))
 export OCTOGLOT_DATA
 
-.PHONY: install demo test
+.PHONY: install demo test reports
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +25,11 @@ demo: install
 
 test: install
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The example leaderboard in reports/quick/: both bundled models on the quick suite, then the tables.
+reports: install
+	rm -rf runs/reports && mkdir -p runs/reports
+	$(BIN)/octoglot run --model smollm2 --suite quick --output runs/reports
+	$(BIN)/octoglot run --model gemma3-270m --suite quick --output runs/reports
+	$(BIN)/octoglot leaderboard runs/reports/* --out reports/quick
+	$(BIN)/octoglot compare runs/reports/smollm2-* runs/reports/gemma3-270m-* > reports/quick/compare.md
