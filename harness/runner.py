@@ -217,6 +217,39 @@ def score_unit(engine: Engine, unit: Unit, render: ChatRenderer, on_progress) ->
     return results
 
 
+class LineProgress:
+    """Progress for logs (stderr not a terminal): a line per update, at most every 15 seconds."""
+
+    def __init__(self, *columns, transient: bool = False):
+        self.tasks: dict[int, list] = {}
+        self.started = time.time()
+        self.last = 0.0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add_task(self, description: str, total: int) -> int:
+        self.tasks[len(self.tasks)] = [description, 0, total]
+        return len(self.tasks) - 1
+
+    def update(self, task: int, description: str) -> None:
+        self.tasks[task][0] = description
+
+    def advance(self, task: int, n: int) -> None:
+        entry = self.tasks[task]
+        entry[1] += n
+        now = time.time()
+        if now - self.last >= 15 or entry[1] >= entry[2]:
+            self.last = now
+            done, total = entry[1], entry[2]
+            eta = (now - self.started) / done * (total - done) if done else 0
+            print(f"[{now - self.started:6.0f}s] {entry[0]}: {done}/{total}, ETA {eta:.0f}s", file=sys.stderr,
+                  flush=True)
+
+
 def prefetch_generations(engine: Engine, units: list[Unit], render: ChatRenderer, progress) -> None:
     """Generate for all units' samples together, in large groups: a CPU decodes a batch of 8 about as
     fast as a batch of 1, and a unit often has fewer samples than a batch. Results land in the cache and
@@ -334,7 +367,8 @@ def execute(config: RunConfig, resume: Path | None = None) -> tuple[Path, list[d
     failed = 0
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("samples"),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(*columns, transient=False) as progress:
+    progress_type = Progress if sys.stderr.isatty() else LineProgress
+    with progress_type(*columns, transient=False) as progress:
         todo = [u for u in units if not (resume and finished_results(run_dir, u) is not None)]
         prefetch_generations(engine, todo, render, progress)
         bar = progress.add_task("scoring", total=total)
