@@ -167,8 +167,10 @@ def _per_task(frame: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------- formatting
 
 def escape_cell(text: str) -> str:
-    """A Markdown table cell: ``|`` escaped, line breaks as ``<br>``."""
-    return text.replace("|", "\\|").replace("\r\n", "<br>").replace("\r", "<br>").replace("\n", "<br>")
+    """A Markdown table cell: backslash and ``|`` escaped (so ``\\|`` in the text cannot end the cell), line
+    breaks as ``<br>``."""
+    text = text.replace("\\", "\\\\").replace("|", "\\|")
+    return text.replace("\r\n", "<br>").replace("\r", "<br>").replace("\n", "<br>")
 
 
 def _inline(text: str) -> str:

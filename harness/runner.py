@@ -232,7 +232,7 @@ class LineProgress:
         return False
 
     def add_task(self, description: str, total: int) -> int:
-        self.tasks[len(self.tasks)] = [description, 0, total]
+        self.tasks[len(self.tasks)] = [description, 0, total, time.time()]
         return len(self.tasks) - 1
 
     def update(self, task: int, description: str) -> None:
@@ -244,8 +244,8 @@ class LineProgress:
         now = time.time()
         if now - self.last >= 15 or entry[1] >= entry[2]:
             self.last = now
-            done, total = entry[1], entry[2]
-            eta = (now - self.started) / done * (total - done) if done else 0
+            done, total, began = entry[1], entry[2], entry[3]
+            eta = (now - began) / done * (total - done) if done else 0
             print(f"[{now - self.started:6.0f}s] {entry[0]}: {done}/{total}, ETA {eta:.0f}s", file=sys.stderr,
                   flush=True)
 

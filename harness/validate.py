@@ -37,9 +37,10 @@ SCORE_TOLERANCE = 1e-9  # the same per-item values give the same mean; corpus me
 LM_EVAL_METRIC = {"acc": "acc", "acc_norm": "acc_bytes"}  # octoglot name -> exported lm-eval name
 
 
-def run_lmeval(export_dir: Path, exported: list[dict], backend: str, args: dict[str, str], *, batch_size: int = 8,
-               device: str = "cpu", chat_template: bool = False) -> dict[str, dict]:
-    """Plain lm-eval on the exported tasks: {task name: {"results": {...}, "samples": [...]}}.
+def run_lmeval(export_dir: Path | list[Path], exported: list[dict], backend: str, args: dict[str, str], *,
+               batch_size: int = 8, device: str = "cpu", chat_template: bool = False) -> dict[str, dict]:
+    """Plain lm-eval on the exported tasks (``exported``: rows of ``export_lmeval(...)["tasks"]``, from
+    one export folder or several): {task name: {"results": {...}, "samples": [...]}}.
 
     One model instance, two ``simple_evaluate`` calls: log-likelihood tasks without the chat
     template, generation tasks with it when ``chat_template``."""
@@ -50,7 +51,8 @@ def run_lmeval(export_dir: Path, exported: list[dict], backend: str, args: dict[
 
     arg_string = ",".join(f"{k}={v}" for k, v in args.items())
     lm = get_model(backend).create_from_arg_string(arg_string, {"batch_size": batch_size, "device": device})
-    manager = TaskManager(include_path=str(export_dir), include_defaults=False)
+    dirs = [str(d) for d in export_dir] if isinstance(export_dir, list) else str(export_dir)
+    manager = TaskManager(include_path=dirs, include_defaults=False)
     out: dict[str, dict] = {}
     for generation in (False, True):
         names = [t["name"] for t in exported if (t["output_type"] == "generate_until") == generation]

@@ -5,8 +5,9 @@
 prints its port on the first line of stdout and serves until it is terminated, ``--max-seconds`` pass or
 ``--max-requests`` requests were answered (so a forgotten server cannot loop for ever).
 
-The first path segment picks the fault; the rest is the usual API path
-(``/<fault>/v1/completions`` for lm-eval's ``local-completions``, ``/<fault>/v1/chat/completions`` for
+The first path segment picks the fault, optional further segments name the client (so that clients
+sharing a server are counted apart), then comes the usual API path (``/<fault>[/<name>]/v1/completions``
+for lm-eval's ``local-completions``, ``/<fault>[/<name>]/v1/chat/completions`` for
 ``local-chat-completions``):
 
     ok            a well-formed answer
@@ -18,14 +19,15 @@ The first path segment picks the fault; the rest is the usual API path
     badjson       HTTP 200 with a body that is not JSON
     nochoices     HTTP 200 with a JSON object without "choices"
     emptychoices  HTTP 200 with "choices": []
-    first-500     the first distinct request of the server's life always gets 500, every other an answer
+    first-500     the first distinct request on this path always gets 500, every other an answer
 
 Chat answers are ``ANSWER`` (the text "42"). Completions with ``echo`` (log-likelihood requests) need the
 prompt's tokens: with ``--tokenizer DIR`` (a folder holding ``tokenizer.json``) the server tokenizes the
 prompt as the client does and returns one deterministic log-probability per token.
 
-``GET /stats`` returns ``{"requests": {fault: n}, "attempts": {fault: {request hash: n}},
-"authorization": [the distinct Authorization headers seen]}``.
+``GET /stats`` returns ``{"requests": {prefix: n}, "attempts": {prefix: {request hash: n}},
+"authorization": [the distinct Authorization headers seen], "total": n}``, where prefix is the path
+before ``/v1/`` (``<fault>[/<name>]``).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class State:
         self.requests: dict[str, int] = {}
         self.attempts: dict[str, dict[str, int]] = {}
         self.authorization: list[str] = []
-        self.first: str | None = None
+        self.first: dict[str, str] = {}  # first-500: prefix -> the request that always fails
         self.total = 0
 
 
@@ -116,25 +118,25 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         state = self.state
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        fault = self.path.strip("/").split("/", 1)[0]
+        prefix = self.path.split("/v1/", 1)[0].strip("/")
+        fault = prefix.split("/", 1)[0]
         digest = hashlib.sha256(raw).hexdigest()[:16]
         with state.lock:
             state.total += 1
             if state.total > state.max_requests:
                 self._send(503, b'{"error": "request budget of the fault server spent"}')
                 return
-            state.requests[fault] = state.requests.get(fault, 0) + 1
-            seen = state.attempts.setdefault(fault, {})
+            state.requests[prefix] = state.requests.get(prefix, 0) + 1
+            seen = state.attempts.setdefault(prefix, {})
             seen[digest] = attempt = seen.get(digest, 0) + 1
             auth = self.headers.get("Authorization")
             if auth and auth not in state.authorization:
                 state.authorization.append(auth)
-            if fault == "first-500" and state.first is None:
-                state.first = digest
+            first = state.first.setdefault(prefix, digest)
         if fault not in FAULTS:
             self._send(404, json.dumps({"error": f"unknown fault '{fault}'"}).encode())
             return
-        if fault == "500" or (fault == "500-once" and attempt == 1) or (fault == "first-500" and digest == state.first):
+        if fault == "500" or (fault == "500-once" and attempt == 1) or (fault == "first-500" and digest == first):
             self._send(500, b'{"error": {"message": "injected server error", "type": "server_error"}}')
             return
         if fault == "429-once" and attempt == 1:
@@ -195,8 +197,9 @@ class FaultServer:
         if self.proc is not None and self.proc.stdout:
             self.proc.stdout.close()
 
-    def url(self, fault: str, chat: bool = True) -> str:
-        return f"http://127.0.0.1:{self.port}/{fault}/v1/" + ("chat/completions" if chat else "completions")
+    def url(self, fault: str, chat: bool = True, name: str = "") -> str:
+        prefix = f"{fault}/{name}" if name else fault
+        return f"http://127.0.0.1:{self.port}/{prefix}/v1/" + ("chat/completions" if chat else "completions")
 
     def stats(self) -> dict:
         from urllib.request import urlopen
