@@ -269,7 +269,7 @@ def task_config(task: TaskDef, lang: str, samples: list[Sample], docs_path: Path
     elif task.family == "translation":
         config["filter_list"] = [{"name": FILTER, "filter": translation_filter()}]
         metrics = [_metric("chrf++")]
-        target = samples[0].answer_lang or lang if samples else lang
+        target = (samples[0].answer_lang or lang) if samples else lang
         if translation.bleu_tokenizer(target) == "13a":
             metrics.append(_metric("bleu"))
         else:
@@ -389,9 +389,12 @@ def export_lmeval(out: Path, tasks: list[str] | None, langs: list[str] | None, d
         reason = exportable(task)
         covered = [lang.code for lang in languages if task.id in packs.load_pack(lang.code).tasks]
         if reason is None:
-            to_plan.append(task)
+            if covered:
+                to_plan.append(task)
         else:
             not_exported += [{"task": task.id, "lang": code, "reason": reason} for code in covered]
+    if not to_plan and not not_exported:
+        raise OctoglotError("export: none of the chosen languages has these tasks (see `octoglot tasks`)")
     units, skipped = _plan(to_plan, languages, data_dir, limit, seed) if to_plan else ([], [])
 
     written: set[Path] = set()

@@ -141,8 +141,8 @@ class Suite:
 
 
 SUITES: dict[str, Suite] = {
-    "quick": Suite(OFFLINE, {"loglikelihood": 20, "generate": 4},
-                   "every offline task in every language it covers, 20 items (log-likelihood) or 4 (generation)"),
+    "quick": Suite(OFFLINE, {"loglikelihood": 20, "generate": 2},
+                   "every offline task in every language it covers, 20 items (log-likelihood) or 2 (generation)"),
     "core": Suite(OFFLINE, {"loglikelihood": None, "generate": None}, "all offline data in full"),
     "hub": Suite(HUB_ONLY, {"loglikelihood": None, "generate": None}, "the hub-only tasks in full (needs the hub)"),
 }

@@ -20,6 +20,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -229,7 +230,7 @@ class Case:
     setup: Callable[[Ctx], list[str]]  # builds the case's files, returns the CLI arguments
     expect: tuple[str, ...]  # all of these in the one `octoglot:` line
     code: int = 2
-    needs: tuple[str, ...] = ()  # "data" (the real files), "server" (the fault server), "model" (SmolLM2)
+    needs: tuple[str, ...] = ()  # "data" (the real files), "server" (the fault server)
     early: bool = True  # fails before any model work: stderr is the one line, the output folder stays empty
     check: Callable[[Ctx, subprocess.CompletedProcess], None] | None = None
 
@@ -363,25 +364,35 @@ def test_the_table_is_big_and_ids_unique():
     assert len(CASES) >= 30 and len({c.id for c in CASES}) == len(CASES)
 
 
+def usable(case: Case) -> bool:
+    return "data" not in case.needs or SHARED_DATA is not None
+
+
 @pytest.fixture(scope="module")
-def server():
-    with FaultServer(slow=3.0) as srv:
-        yield srv
+def outcomes(tmp_path_factory) -> dict[str, tuple[Ctx, subprocess.CompletedProcess]]:
+    """Every case's CLI run. The cases are independent, so they run a few at a time (most of their time is
+    interpreter start-up); those with a ``preexec_fn`` run first, alone, as it is unsafe beside threads."""
+    cases = [c for c in CASES if usable(c)]
+    with FaultServer(slow=3.0) as server:
+        prepared = []
+        for case in cases:
+            ctx = Ctx(tmp_path_factory.mktemp(case.id), server=server)
+            ctx.preexec = None
+            prepared.append((case, ctx, case.setup(ctx)))
+        done = {case.id: (ctx, cli(args, env=ctx.env, preexec=ctx.preexec))
+                for case, ctx, args in prepared if ctx.preexec}
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = {case.id: (ctx, pool.submit(cli, args, ctx.env)) for case, ctx, args in prepared
+                       if not ctx.preexec}
+            done.update({name: (ctx, future.result()) for name, (ctx, future) in futures.items()})
+        yield done  # the server lives on while the tests check (disk-full-mid-run resumes against it)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input(case: Case, tmp_path, request):
-    if "data" in case.needs and SHARED_DATA is None:
+def test_bad_input(case: Case, outcomes):
+    if not usable(case):
         pytest.skip("real benchmark data not found (../shared/data or $OCTOGLOT_DATA)")
-    ctx = Ctx(tmp_path)
-    ctx.preexec = None
-    if "server" in case.needs:
-        ctx.server = request.getfixturevalue("server")
-    if "model" in case.needs:
-        ctx.env["OCTOGLOT_CACHE"] = str(request.getfixturevalue("model_cache"))
-    args = case.setup(ctx)
-    proc = cli(args, env=ctx.env, preexec=ctx.preexec)
-
+    ctx, proc = outcomes[case.id]
     assert proc.returncode == case.code, (proc.returncode, proc.stderr[-3000:])
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     lines = [line for line in proc.stderr.splitlines() if line.startswith("octoglot:")]

@@ -356,3 +356,8 @@ def test_exported_metric_names_cover_octoglots_metrics():
     for task_id in OFFLINE:
         task = TASKS[task_id]
         assert (export.exportable(task) is None) == (task_id in EXPORTED), task_id
+
+
+def test_no_chosen_language_has_the_tasks(tmp_path):
+    with pytest.raises(OctoglotError, match="none of the chosen languages has these tasks"):
+        export.export_lmeval(tmp_path, ["xcopa"], ["en"], None)
