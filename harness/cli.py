@@ -17,6 +17,8 @@ EXAMPLES = """examples:
   octoglot leaderboard runs/smollm2-* runs/gemma3-270m-* --out reports/quick/
   octoglot compare runs/smollm2-... runs/gemma3-270m-... --format md
   octoglot data verify --data-dir ../shared/data
+  octoglot export lm-eval --out exported/ --data-dir ../shared/data
+  octoglot validate --model smollm2 --tasks sib200,xcopa --langs en,th --limit 3
 """
 
 
@@ -97,6 +99,29 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--format", choices=("md", "json"), default="md", help="output format (default md)")
     cmp.add_argument("--alpha", type=unit_interval, default=0.05,
                      help="family-wise significance level after Holm's correction (default 0.05)")
+
+    export = sub.add_parser("export", help="write octoglot's offline tasks in another tool's format")
+    export_sub = export.add_subparsers(dest="export_format", required=True, parser_class=_Parser)
+    lmeval = export_sub.add_parser("lm-eval", help="lm-eval YAML tasks (one per task and language, a group per task)")
+    lmeval.add_argument("--out", required=True, help="folder for the YAML files and their documents")
+    lmeval.add_argument("--tasks", help="comma-separated task ids (default: every exportable offline task)")
+    lmeval.add_argument("--langs", help="comma-separated language codes (default: all eight)")
+    lmeval.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data)")
+    lmeval.add_argument("--limit", type=positive_int, help="the same seeded N items per task and language as run")
+    lmeval.add_argument("--seed", type=int, default=1234)
+
+    validate = sub.add_parser("validate", help="parity check: the same requests in octoglot and plain lm-eval")
+    validate.add_argument("--model", default="smollm2")
+    validate.add_argument("--model-args")
+    validate.add_argument("--tasks", default="sib200,xcopa,xwinograd,mgsm_direct")
+    validate.add_argument("--langs", help="comma-separated language codes (default: all eight)")
+    validate.add_argument("--limit", type=positive_int, default=5, help="items per task and language (default 5)")
+    validate.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data)")
+    validate.add_argument("--seed", type=int, default=1234)
+    validate.add_argument("--batch-size", type=positive_int, default=8)
+    validate.add_argument("--device", default="cpu")
+    validate.add_argument("--apply-chat-template", action=argparse.BooleanOptionalAction, default=None)
+    validate.add_argument("--tolerance", type=float, default=1e-4, help="largest |Δ log-likelihood| allowed")
 
     data = sub.add_parser("data", help="data directory tools")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
@@ -204,6 +229,14 @@ def main(argv: list[str] | None = None) -> int:
             from harness import leaderboard
 
             return leaderboard.main(args)
+        if args.command == "export":
+            from harness import export
+
+            return export.main(args)
+        if args.command == "validate":
+            from harness import validate
+
+            return validate.main(args)
         if args.command == "compare":
             from harness import compare
 

@@ -168,7 +168,8 @@ def test_a_second_export_is_byte_identical(exported, tmp_path):
     assert again == result
     # into another folder: the same bytes but the absolute data path
     other = export.export_lmeval(tmp_path / "other", None, None, str(SHARED_DATA), limit=LIMIT)
-    moved = {k: v.replace(str(tmp_path / "other").encode(), str(out).encode()) for k, v in snapshot(tmp_path / "other").items()}
+    elsewhere = str(tmp_path / "other").encode()
+    moved = {k: v.replace(elsewhere, str(out).encode()) for k, v in snapshot(tmp_path / "other").items()}
     assert moved == before and len(other["tasks"]) == len(result["tasks"])
 
 
@@ -283,7 +284,8 @@ def test_lm_eval_gold_is_octoglots_gold(exported):
 def synthetic_task(tmp_path: Path, task_id: str, lang: str, golds: list[str]):
     """An exported lm-eval task over self-authored items, one per gold."""
     task = TASKS[task_id]
-    samples = [Sample(str(i), task_id, lang, f"Q{i}", target=gold, answer_lang=lang if task_id != "mgsm_direct" else None)
+    answer_lang = None if task_id == "mgsm_direct" else lang
+    samples = [Sample(str(i), task_id, lang, f"Q{i}", target=gold, answer_lang=answer_lang)
                for i, gold in enumerate(golds)]
     docs_path = tmp_path / "data" / f"{task_id}_{lang}.jsonl"
     docs_path.parent.mkdir(parents=True, exist_ok=True)
@@ -338,7 +340,8 @@ def test_mgsm_direct_filter_scores_like_extract_number_except_where_documented(t
 
 TRANSLATION_RESPONSES = [
     "Hallo Welt.", "  Hallo Welt  ", '"Hallo Welt."', '"Ja", sagte er, "gut"', "\u201eHallo\u201c", "«Bonjour»",
-    "\u00bbHallo\u00ab", '""', '" "', '"x"', "", "   ", "\u2028Hallo", "Hallo\u2028Welt", "'x'", '"a', "「こんにちは」",
+    "\u00bbHallo\u00ab", '""', '" "', '"x"', "", "   ", "\u2028Hallo", "Hallo\u2028Welt", "'x'", '"a',
+    "「こんにちは」",
     '"Er sagte "ja""', "\u201cQuoted\u201d ", "\u201eHallo\u201d", "\u2018Hi\u2019", "\u201aHi\u2018", "Zeile\rzwei",
     "\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35", "\u00a0Hallo\u00a0", "\x1cHallo",
 ]

@@ -2,8 +2,9 @@
 
 Each option is scored as the log-probability of ``" " + option`` after the prompt.
 ``acc``: the highest-scoring option is the gold one. ``acc_norm``: the same after
-dividing each log-likelihood by the option's length in UTF-8 bytes (lm-eval's
-``acc_norm``), which removes the bias towards short options.
+dividing each log-likelihood by the option's length in UTF-8 bytes, which removes the bias towards
+short options. That is lm-eval's ``acc_bytes``; its ``acc_norm`` divides by characters, which
+differs for Hindi and Thai.
 
 Dataset adapters turn upstream rows into Samples with prompts in the target
 language; their prompt templates are part of the prompt hash.
