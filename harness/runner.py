@@ -263,6 +263,8 @@ def prefetch_generations(engine: Engine, units: list[Unit], render: ChatRenderer
         chunk = requests[start:start + PREFETCH_REQUESTS]
         try:
             engine.generate(chunk, ahead=True)
+        except OctoglotError:  # the response cache cannot be written (disk full): stop, as the unit pass would
+            raise
         except Exception:  # noqa: BLE001 - retried and recorded per sample below
             pass
         progress.advance(bar, len(chunk))
@@ -370,7 +372,11 @@ def execute(config: RunConfig, resume: Path | None = None) -> tuple[Path, list[d
     progress_type = Progress if sys.stderr.isatty() else LineProgress
     with progress_type(*columns, transient=False) as progress:
         todo = [u for u in units if not (resume and finished_results(run_dir, u) is not None)]
-        prefetch_generations(engine, todo, render, progress)
+        kept = f" (finished units and cached requests are kept: octoglot run --resume {run_dir})"
+        try:
+            prefetch_generations(engine, todo, render, progress)
+        except OctoglotError as exc:  # the response cache cannot be written (disk full)
+            raise OctoglotError(f"{exc}{kept}") from None
         bar = progress.add_task("scoring", total=total)
         for unit in units:
             progress.update(bar, description=f"{unit.task.id}/{unit.lang}")
@@ -382,8 +388,7 @@ def execute(config: RunConfig, resume: Path | None = None) -> tuple[Path, list[d
                 except (OctoglotError, OSError) as exc:  # disk full, say: what is finished stays
                     what = str(exc) if isinstance(exc, OctoglotError) else \
                         f"{exc.filename or sample_path(run_dir, unit.lang, unit.task.id)}: {exc.strerror or exc}"
-                    raise OctoglotError(f"{what} (finished units and cached requests are kept: "
-                                        f"octoglot run --resume {run_dir})") from None
+                    raise OctoglotError(f"{what}{kept}") from None
             else:
                 progress.advance(bar, len(results))
             unit.info["n_errors"] = sum(r.error is not None for r in results)

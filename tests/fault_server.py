@@ -140,7 +140,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(500, b'{"error": {"message": "injected server error", "type": "server_error"}}')
             return
         if fault == "429-once" and attempt == 1:
-            self._send(429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}', extra=[("Retry-After", "1")])
+            self._send(429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}',
+                       extra=[("Retry-After", "1")])
             return
         if fault == "slow" or (fault == "slow-once" and attempt == 1):
             time.sleep(state.slow)

@@ -52,6 +52,8 @@ class Ctx:
     tmp: Path
     server: FaultServer | None = None
     env: dict = field(default_factory=dict)
+    preexec: Callable[[], None] | None = None  # for subprocess' preexec_fn (a file-size limit)
+    full_run: Path | None = None  # the run folder of disk-full-mid-run
 
     def __post_init__(self):
         self.out = self.tmp / "out"
@@ -99,10 +101,11 @@ class Ctx:
         return ["run", "--model", "smollm2", "--tasks", "sib200", "--langs", "en", "--limit", "2",
                 "--output", str(self.out), "--data-dir", str(data or self.empty_data), *extra]
 
-    def endpoint(self, fault: str, *extra: str, model_args: str = "max_retries=1,timeout=1") -> list[str]:
+    def endpoint(self, fault: str, *extra: str, model_args: str = "max_retries=1,timeout=1",
+                 name: str = "") -> list[str]:
         """An mgsm_direct run through local-chat-completions against the fault server."""
         return ["run", "--model", "local-chat-completions", "--model-args",
-                f"base_url={self.server.url(fault)},model=fake,{model_args}", "--apply-chat-template",
+                f"base_url={self.server.url(fault, name=name)},model=fake,{model_args}", "--apply-chat-template",
                 "--tasks", "mgsm_direct", "--langs", "en", "--limit", "1", "--output", str(self.out),
                 "--data-dir", str(SHARED_DATA), *extra]
 
@@ -213,6 +216,27 @@ def file_too_large(ctx: Ctx) -> list[str]:
     return ctx.endpoint("ok", "--no-cache", "--limit", "8")
 
 
+def cache_full_mid_run(ctx: Ctx) -> list[str]:
+    # the response cache opens (its -shm file takes 32 KiB) and commits its first group of requests, not all
+    ctx.preexec = file_size_limit(45_000)
+    return ctx.endpoint("ok", "--langs", "en,de,es,fr", "--limit", "16", model_args="timeout=5", name="cache-full")
+
+
+def cache_full_keeps_work(ctx: Ctx, proc) -> None:
+    responses = Path(ctx.env["OCTOGLOT_RESPONSE_CACHE"])
+    stored = cache_rows(responses)
+    assert 0 < stored < 64, stored  # what was committed before the disk filled is there
+    run_dir = only_run_dir(ctx)
+    before = ctx.server.stats()["requests"].get("ok/cache-full", 0)
+    again = cli(["run", "--resume", str(run_dir)], env=ctx.env)  # room again
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert ctx.server.stats()["requests"]["ok/cache-full"] - before == 64 - stored  # nothing stored asked again
+    assert cache_rows(responses) == 64
+    for lang in ("en", "de", "es", "fr"):
+        records = [json.loads(x) for x in (run_dir / f"samples/{lang}/mgsm_direct.jsonl").read_text().splitlines()]
+        assert len(records) == 16 and all(r["error"] is None for r in records)
+
+
 def cache_disk_full(ctx: Ctx) -> list[str]:
     ctx.preexec = file_size_limit(1024)  # the response cache cannot even write its first page
     return ctx.endpoint("ok")
@@ -255,13 +279,17 @@ def _replace(old: str, new: str):
     return lambda text: text.replace(old, new, 1)
 
 
+E = ("data", "server")  # the endpoint cases' needs
+
 CASES = [
     # packs ($OCTOGLOT_PACKS: an edited copy of langs/)
     Case("pack-malformed-yaml", _pack(_replace('  topic: "Topic"', '  topic: "Topic')),
          ("pack ", "en/pack.yaml", "malformed YAML")),
-    Case("pack-unknown-field", _pack(_replace("  sib200:\n    version: 1\n", "  sib200:\n    version: 1\n    shots: 5\n")),
+    Case("pack-unknown-field",
+         _pack(_replace("  sib200:\n    version: 1\n", "  sib200:\n    version: 1\n    shots: 5\n")),
          ("en/pack.yaml", "tasks.sib200.shots: unknown field")),
-    Case("pack-missing-literal", _pack(_replace('  topic_instruction: "What is the topic of the following sentence?"\n', "")),
+    Case("pack-missing-literal",
+         _pack(_replace('  topic_instruction: "What is the topic of the following sentence?"\n', "")),
          ("en/pack.yaml", "task 'sib200' needs literals.topic_instruction, which is missing")),
     Case("pack-unknown-task", _pack(_replace("  sib200:\n", "  sib2000:\n")),
          ("en/pack.yaml", "tasks.sib2000: unknown task.", "Did you mean 'sib200'?")),
@@ -275,29 +303,35 @@ CASES = [
          ("en/pack.yaml", "tasks.sib200.version", "greater than or equal to 1")),
     Case("pack-not-utf8", lambda ctx: (ctx.packs(raw=b"format: 1\nlanguage: \xff\xfe en\n"), ctx.run())[1],
          ("en/pack.yaml", "not valid UTF-8")),
-    Case("pack-missing", lambda ctx: ((ctx.tmp / "nopacks").mkdir(), ctx.env.update(OCTOGLOT_PACKS=str(ctx.tmp / "nopacks")),
-                                      ctx.run())[2],
+    Case("pack-missing", lambda ctx: ((ctx.tmp / "nopacks").mkdir(),
+                                      ctx.env.update(OCTOGLOT_PACKS=str(ctx.tmp / "nopacks")), ctx.run())[2],
          ("nopacks/en/pack.yaml", "file not found")),
     # flags
-    Case("unknown-language", lambda ctx: ctx.run("--langs", "en,dee"), ("--langs: unknown language 'dee'.", "Did you mean 'de'?")),
-    Case("unknown-task", lambda ctx: ctx.run("--tasks", "sib20"), ("--tasks: unknown task 'sib20'.", "Did you mean 'sib200'?")),
-    Case("unknown-suite", lambda ctx: ctx.run("--suite", "quik"), ("--suite: unknown suite 'quik'.", "Did you mean 'quick'?")),
+    Case("unknown-language", lambda ctx: ctx.run("--langs", "en,dee"),
+         ("--langs: unknown language 'dee'.", "Did you mean 'de'?")),
+    Case("unknown-task", lambda ctx: ctx.run("--tasks", "sib20"),
+         ("--tasks: unknown task 'sib20'.", "Did you mean 'sib200'?")),
+    Case("unknown-suite", lambda ctx: ctx.run("--suite", "quik"),
+         ("--suite: unknown suite 'quik'.", "Did you mean 'quick'?")),
     Case("no-tasks", lambda ctx: ["run", "--output", str(ctx.out)], ("run: give --tasks or --suite",)),
     Case("limit-zero", lambda ctx: ctx.run("--limit", "0"), ("--limit", "expected a positive integer, got 0")),
     Case("limit-negative", lambda ctx: ctx.run("--limit", "-3"), ("--limit", "expected a positive integer, got -3")),
-    Case("limit-not-a-number", lambda ctx: ctx.run("--limit", "many"), ("--limit", "expected a positive integer, got 'many'")),
-    Case("batch-size-zero", lambda ctx: ctx.run("--batch-size", "0"), ("--batch-size", "expected a positive integer, got 0")),
+    Case("limit-not-a-number", lambda ctx: ctx.run("--limit", "many"),
+         ("--limit", "expected a positive integer, got 'many'")),
+    Case("batch-size-zero", lambda ctx: ctx.run("--batch-size", "0"),
+         ("--batch-size", "expected a positive integer, got 0")),
     Case("bad-model-args", lambda ctx: ctx.run("--model-args", "pretrained"),
          ("--model-args: expected key=value pairs separated by commas, got 'pretrained'",)),
     Case("model-args-credential", lambda ctx: ctx.run("--model-args", "api_key=sk-live-123"),
          ("--model-args: 'api_key' looks like a credential", "environment")),
     Case("unknown-model", lambda ctx: ctx.run("--model", "smolm2", data=SHARED_DATA),
          ("--model: unknown model 'smolm2'.", "Did you mean 'smollm2'?"), needs=("data",)),
-    Case("missing-data-dir", lambda ctx: ctx.run(data=ctx.tmp / "no-such-dir"), ("--data-dir: data directory", "does not exist")),
+    Case("missing-data-dir", lambda ctx: ctx.run(data=ctx.tmp / "no-such-dir"),
+         ("--data-dir: data directory", "does not exist")),
     # (root ignores chmod, so the unwritable output folder lies below a regular file)
     Case("output-not-writable", lambda ctx: ((ctx.tmp / "a-file").write_text("x"),
                                              ctx.endpoint("ok", "--output", str(ctx.tmp / "a-file" / "runs")))[1],
-         ("--output: cannot create a run directory in", "a-file/runs", "Not a directory"), needs=("data", "server")),
+         ("--output: cannot create a run directory in", "a-file/runs", "Not a directory"), needs=E),
     # data (--data-dir: edited copies of the real files, packs pinned to them)
     Case("data-missing-file", lambda ctx: ctx.run(), ("data file", SIB_EN, "not found")),
     Case("data-checksum-mismatch", _data(SIB_EN, lambda b: b.replace(b"science", b"sciencE", 1), fix_pack=False),
@@ -310,37 +344,44 @@ CASES = [
          ("data file", SIB_EN, "expected columns index_id, category, text; missing category"), needs=("data",)),
     Case("data-invalid-json", _data("xquad/xquad.en.json", lambda b: b[:5000], task="xquad"),
          ("data file", "xquad/xquad.en.json", "invalid JSON"), needs=("data",)),
-    Case("data-code-in-literals-file", _data("mgsm/exemplars.py.txt", lambda b: b + b"\nX = __import__('os').getcwd()\n",
-                                             task="mgsm_direct", also=(MGSM_EN,)),
+    Case("data-code-in-literals-file",
+         _data("mgsm/exemplars.py.txt", lambda b: b + b"\nX = __import__('os').getcwd()\n", task="mgsm_direct",
+               also=(MGSM_EN,)),
          ("data file", "mgsm/exemplars.py.txt", "expected only literal assignments"), needs=("data",)),
     # endpoints (the fault server; one attempt, one item)
-    Case("endpoint-unreachable", lambda ctx: ctx.endpoint("ok", "--model-args",
-                                                          f"base_url=http://127.0.0.1:{closed_port()}/v1/chat/completions"),
-         ("--model-args: base_url http://127.0.0.1:", "cannot connect", "is the server running?"),
-         needs=("data", "server")),
+    Case("endpoint-unreachable",
+         lambda ctx: ctx.endpoint("ok", "--model-args",
+                                  f"base_url=http://127.0.0.1:{closed_port()}/v1/chat/completions"),
+         ("--model-args: base_url http://127.0.0.1:", "cannot connect", "is the server running?"), needs=E),
     Case("endpoint-not-a-url", lambda ctx: ctx.endpoint("ok", "--model-args", "base_url=localhost-8000,model=x"),
-         ("--model-args: base_url: expected an http(s) URL", "localhost-8000"), needs=("data", "server")),
+         ("--model-args: base_url: expected an http(s) URL", "localhost-8000"), needs=E),
     Case("endpoint-http-500", lambda ctx: ctx.endpoint("500"),
          ("1 sample(s) failed", "mgsm_direct/en", "500 Server Error", "see 'error' in"),
-         code=1, needs=("data", "server"), early=False, check=failed_sample_recorded),
-    Case("endpoint-timeout", lambda ctx: ctx.endpoint("slow"), ("1 sample(s) failed", "mgsm_direct/en", "Read timed out"),
-         code=1, needs=("data", "server"), early=False, check=failed_sample_recorded),
+         code=1, needs=E, early=False, check=failed_sample_recorded),
+    Case("endpoint-timeout", lambda ctx: ctx.endpoint("slow"),
+         ("1 sample(s) failed", "mgsm_direct/en", "Read timed out"),
+         code=1, needs=E, early=False, check=failed_sample_recorded),
     Case("endpoint-invalid-json", lambda ctx: ctx.endpoint("badjson"), ("1 sample(s) failed", "JSONDecodeError"),
-         code=1, needs=("data", "server"), early=False, check=failed_sample_recorded),
-    Case("endpoint-no-choices", lambda ctx: ctx.endpoint("nochoices"), ("1 sample(s) failed", "API response with no choices"),
-         code=1, needs=("data", "server"), early=False, check=failed_sample_recorded),
+         code=1, needs=E, early=False, check=failed_sample_recorded),
+    Case("endpoint-no-choices", lambda ctx: ctx.endpoint("nochoices"),
+         ("1 sample(s) failed", "API response with no choices"),
+         code=1, needs=E, early=False, check=failed_sample_recorded),
     # disks
     Case("disk-full-mid-run", disk_full_mid_run,
          ("samples/de/mgsm_direct.jsonl", "No space left on device", "finished units and cached requests are kept",
-          "--resume"), needs=("data", "server"), early=False, check=disk_full_keeps_work),
-    Case("file-size-limit-on-samples", file_too_large, ("samples/en/mgsm_direct.jsonl", "File too large", "--resume"),
-         needs=("data", "server"), early=False),
+          "--resume"), needs=E, early=False, check=disk_full_keeps_work),
+    Case("file-size-limit-on-samples", file_too_large,
+         ("samples/en/mgsm_direct.jsonl", "File too large", "--resume"), needs=E, early=False),
+    Case("file-size-limit-mid-run-on-response-cache", cache_full_mid_run,
+         ("response cache", "responses.sqlite", "cannot write", "finished units and cached requests are kept",
+          "--resume"), needs=E, early=False, check=cache_full_keeps_work),
     Case("file-size-limit-on-response-cache", cache_disk_full, ("response cache", "responses.sqlite", "cannot open"),
-         needs=("data", "server"), early=False),
+         needs=E, early=False),
     # run folders: newer format, not a run, mismatched runs
     Case("resume-newer-format", lambda ctx: ["run", "--resume", str(resume_dir(ctx, version=99))],
          ("--resume:", "format version 99 is newer than this octoglot reads (1)")),
-    Case("resume-not-a-run", lambda ctx: ["run", "--resume", str(ctx.empty_data)], ("--resume:", "has no run_config.json")),
+    Case("resume-not-a-run", lambda ctx: ["run", "--resume", str(ctx.empty_data)],
+         ("--resume:", "has no run_config.json")),
     Case("leaderboard-newer-format", lambda ctx: ["leaderboard", str(newer_run(ctx)), "--out", str(ctx.out)],
          ("run folder", "future", "format version 99 is newer than this octoglot reads (1); upgrade octoglot")),
     Case("compare-newer-format", lambda ctx: ["compare", str(fake_run(ctx.tmp, "now")), str(newer_run(ctx))],
@@ -356,7 +397,8 @@ CASES = [
     Case("leaderboard-broken-results", lambda ctx: ((fake_run(ctx.tmp, "a") / "results.json").write_text("{oops"),
                                                     ["leaderboard", str(ctx.tmp / "a"), "--out", str(ctx.out)])[1],
          ("run folder", "results.json: invalid JSON", "line 1")),
-    Case("compare-bad-alpha", lambda ctx: ["compare", "a", "b", "--alpha", "2"], ("--alpha", "expected a number between 0 and 1, got 2.0")),
+    Case("compare-bad-alpha", lambda ctx: ["compare", "a", "b", "--alpha", "2"],
+         ("--alpha", "expected a number between 0 and 1, got 2.0")),
 ]
 
 
@@ -377,7 +419,6 @@ def outcomes(tmp_path_factory) -> dict[str, tuple[Ctx, subprocess.CompletedProce
         prepared = []
         for case in cases:
             ctx = Ctx(tmp_path_factory.mktemp(case.id), server=server)
-            ctx.preexec = None
             prepared.append((case, ctx, case.setup(ctx)))
         done = {case.id: (ctx, cli(args, env=ctx.env, preexec=ctx.preexec))
                 for case, ctx, args in prepared if ctx.preexec}

@@ -38,7 +38,11 @@ def test_shared_prefix_equals_lm_evals_own_path(lm):
             assert abs(ll_a - ll_b) < 1e-4 and greedy_a == greedy_b
     assert shared.counts.paths == {"shared-prefix": 10, "plain": 2}
     assert plain.counts.paths == {"plain": 12}
-    assert shared.counts.forward_tokens < plain.counts.forward_tokens / 2
+    assert shared.counts.forward_tokens < plain.counts.forward_tokens
+    # a SIB-200-shaped item: one context, five options: less than half the token positions
+    sib_shared, sib_plain = Engine(model, None, shared_prefix=True), Engine(model, None, shared_prefix=False)
+    sib_shared.loglikelihood(GROUPS[:1]), sib_plain.loglikelihood(GROUPS[:1])
+    assert sib_shared.counts.forward_tokens < sib_plain.counts.forward_tokens / 2
 
 
 def test_identical_requests_are_computed_once(lm):
