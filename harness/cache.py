@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 from harness.errors import OctoglotError
@@ -43,21 +44,32 @@ def request_key(model: str, kind: str, request: object) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+OPEN_ATTEMPTS = 40  # about 40 seconds of waiting for another run that holds the file
+
+
 class ResponseCache:
     def __init__(self, path: Path, model: str):
         self.db_path = path
         self.model = model
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, timeout=60)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, kind TEXT, "
-                            "value TEXT)")
-            self.db.commit()
-        except (OSError, sqlite3.Error) as exc:
-            raise OctoglotError(f"response cache {path}: cannot open: {getattr(exc, 'strerror', None) or exc}") \
-                from None
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(path, timeout=60)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, "
+                                "kind TEXT, value TEXT)")
+                self.db.commit()
+                return
+            except sqlite3.OperationalError as exc:
+                # another run is switching the same file to WAL or creating the table: SQLite answers
+                # "database is locked" at once, without its busy timeout; wait and try again
+                if "locked" not in str(exc) or attempt == OPEN_ATTEMPTS - 1:
+                    raise OctoglotError(f"response cache {path}: cannot open: {exc}") from None
+                time.sleep(0.05 * (attempt + 1))
+            except (OSError, sqlite3.Error) as exc:
+                raise OctoglotError(f"response cache {path}: cannot open: {getattr(exc, 'strerror', None) or exc}") \
+                    from None
 
     def key(self, kind: str, request: object) -> str:
         return request_key(self.model, kind, request)
