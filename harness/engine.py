@@ -25,7 +25,8 @@ class Counters:
     deduplicated: int = 0  # answered by an identical request of the same run
     model_requests: int = 0  # computed by the model
     forward_tokens: int = 0  # token positions run through the model (transformers backend only)
-    model_seconds: float = 0.0  # wall time inside model calls (model loading included)
+    model_seconds: float = 0.0  # wall time inside model calls
+    load_seconds: float = 0.0  # wall time loading the model (on the first request the cache cannot answer)
     paths: dict[str, int] = field(default_factory=dict)  # requests per scoring path
 
 
@@ -47,7 +48,7 @@ class Engine:
         if self._lm is None:
             started = time.perf_counter()
             self._lm = self._load()
-            self.counts.model_seconds += time.perf_counter() - started
+            self.counts.load_seconds += time.perf_counter() - started
         return self._lm
 
     @property
@@ -93,7 +94,7 @@ class Engine:
             if key not in known:
                 todo.setdefault(key, pair)
         new: dict[str, object] = {}
-        started = time.perf_counter()
+        started, loading = time.perf_counter(), self.counts.load_seconds
         if todo and self.shared_prefix:
             offset = 0
             for group in groups:
@@ -122,7 +123,7 @@ class Engine:
             self._path("plain", len(rest))
             new.update({k: [float(ll), bool(g)] for k, (ll, g) in zip(rest, outputs)})
         if todo:
-            self.counts.model_seconds += time.perf_counter() - started
+            self.counts.model_seconds += time.perf_counter() - started - (self.counts.load_seconds - loading)
         self.counts.model_requests += len(new)
         self._store("loglikelihood", new)
         known.update(new)
@@ -142,8 +143,9 @@ class Engine:
                 todo.setdefault(key, request)
         new: dict[str, object] = {}
         if todo:
+            lm = self.lm  # loads the model if needed (counted in load_seconds)
             started = time.perf_counter()
-            outputs = generate_until(self.lm, [c for c, _ in todo.values()], [k for _, k in todo.values()])
+            outputs = generate_until(lm, [c for c, _ in todo.values()], [k for _, k in todo.values()])
             self.counts.model_seconds += time.perf_counter() - started
             new = dict(zip(todo, outputs))
             self._path("generate", len(new))
