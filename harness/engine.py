@@ -163,9 +163,25 @@ def _memo_key(kind: str, request: object) -> str:
     return request_key("", kind, request)
 
 
+GENERATION_BATCH = 32  # on a CPU a batch of 32 decodes about twice as fast as four batches of 8
+
+
 def generate_until(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
     """Greedy generation. A stop sequence that starts with a newline would turn an answer that
-    starts with one into ''; such answers are asked again with the newline in the context."""
+    starts with one into ''; such answers are asked again with the newline in the context.
+    On the transformers backend on a CPU, generation batches are widened to ``GENERATION_BATCH``."""
+    widen = prefix.supported(lm) and str(getattr(lm, "device", "")) == "cpu"
+    if widen:
+        original = lm.batch_size_per_gpu
+        lm.batch_size_per_gpu = max(int(original), min(len(contexts), GENERATION_BATCH))
+    try:
+        return _generate_until(lm, contexts, kwargs)
+    finally:
+        if widen:
+            lm.batch_size_per_gpu = original
+
+
+def _generate_until(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
     from lm_eval.api.instance import Instance
 
     def call(ctxs, kws):

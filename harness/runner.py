@@ -28,7 +28,7 @@ from harness.sampling import seeded_subset
 from harness.tasks import FAMILIES, TaskDef, check_pack
 
 CHUNK_SAMPLES = 16  # samples per model call: the unit of progress and of failure
-PREFETCH_REQUESTS = 32  # generation requests sent together across units, so batches are full
+PREFETCH_REQUESTS = 64  # generation requests sent together across units, so batches are full
 SECRET_HINTS = ("key", "token", "secret", "password")
 
 
