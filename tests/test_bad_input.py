@@ -218,23 +218,23 @@ def file_too_large(ctx: Ctx) -> list[str]:
 
 def cache_full_mid_run(ctx: Ctx) -> list[str]:
     # the response cache opens (its -shm file takes 32 KiB) and commits its first group of requests, not all
-    ctx.preexec = file_size_limit(45_000)
-    return ctx.endpoint("ok", "--langs", "en,de,es,fr", "--limit", "16", model_args="timeout=5", name="cache-full")
+    ctx.preexec = file_size_limit(60_000)
+    return ctx.endpoint("ok", "--langs", "en,de,es,fr", "--limit", "32", model_args="timeout=5", name="cache-full")
 
 
 def cache_full_keeps_work(ctx: Ctx, proc) -> None:
     responses = Path(ctx.env["OCTOGLOT_RESPONSE_CACHE"])
     stored = cache_rows(responses)
-    assert 0 < stored < 64, stored  # what was committed before the disk filled is there
+    assert 0 < stored < 128, stored  # what was committed before the disk filled is there
     run_dir = only_run_dir(ctx)
     before = ctx.server.stats()["requests"].get("ok/cache-full", 0)
     again = cli(["run", "--resume", str(run_dir)], env=ctx.env)  # room again
     assert again.returncode == 0, again.stderr[-2000:]
-    assert ctx.server.stats()["requests"]["ok/cache-full"] - before == 64 - stored  # nothing stored asked again
-    assert cache_rows(responses) == 64
+    assert ctx.server.stats()["requests"]["ok/cache-full"] - before == 128 - stored  # nothing stored asked again
+    assert cache_rows(responses) == 128
     for lang in ("en", "de", "es", "fr"):
         records = [json.loads(x) for x in (run_dir / f"samples/{lang}/mgsm_direct.jsonl").read_text().splitlines()]
-        assert len(records) == 16 and all(r["error"] is None for r in records)
+        assert len(records) == 32 and all(r["error"] is None for r in records)
 
 
 def cache_disk_full(ctx: Ctx) -> list[str]:
