@@ -342,6 +342,7 @@ def execute(config: RunConfig, resume: Path | None = None) -> tuple[Path, list[d
             raise OctoglotError(f"--limit: expected a positive integer, got {limit}")
     models.parse_model_args(config.model_args)  # bad flags fail before any data is read
     units, skipped = plan(config)
+    data_dir = data.resolve_data_dir(config.data_dir)
     spec = models.resolve(config.model, config.model_args)
     models.check_endpoint(spec)  # an unreachable base_url fails here, not once per request
     run_dir = resume or new_run_dir(config.output, config.model)
@@ -410,8 +411,7 @@ def execute(config: RunConfig, resume: Path | None = None) -> tuple[Path, list[d
         "seeds": {"sampling": config.seed, "python": config.seed, "torch": config.seed, "langdetect": 0},
         "langid": {"detector": langid.current_detector()},
         "limit": {t.id: limit_for(config, t.id) for t in config.tasks},
-        "data_dir": str(data.resolve_data_dir(config.data_dir).path) if data.resolve_data_dir(config.data_dir)
-        else None,
+        "data_dir": str(data_dir.path) if data_dir else None,
         "requests": asdict(engine.counts),
         "response_cache": str(cache.db_path) if cache else None,
         "units": [u.info for u in units],

@@ -69,13 +69,10 @@ def bootstrap(stats: Sequence[Sequence[float]], score: Callable[[list[int]], flo
     """
     import numpy as np
 
+    from harness.stats import resample_counts  # the draws of compare's paired bootstrap (sacrebleu's)
+
     table = np.asarray(stats, dtype=np.int64)
-    n = len(table)
-    rng = np.random.default_rng(seed)
-    counts = np.zeros((resamples, n), dtype=np.int64)
-    picks = rng.integers(0, n, size=(resamples, n))
-    np.add.at(counts, (np.arange(resamples)[:, None], picks), 1)
-    sums = counts @ table
+    sums = resample_counts(len(table), resamples, seed) @ table
     values = np.array([score(row.tolist()) for row in sums])
     low, high = np.percentile(values, [2.5, 97.5])
     return float(values.std(ddof=1)), float(low), float(high)
