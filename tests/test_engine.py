@@ -74,3 +74,18 @@ def test_cache_serves_a_rerun_and_is_keyed_by_model(lm, tmp_path):
     assert cache.count(key) == 13 and other.count(other_key) == 0
     # batch size and device do not change a model's outputs, so they do not change its key
     assert model_key(spec.backend, {**spec.args, "batch_size": "64", "device": "cuda"}, spec.identity) == key
+
+
+def test_generation_batches_follow_prompt_lengths_and_keep_request_order(lm):
+    """Requests of two lengths and two settings: every output lands on its own request and equals
+    the output of that request generated alone."""
+    model, _ = lm
+    short = {"until": ["\n"], "max_gen_toks": 6, "do_sample": False}
+    other = {"until": ["."], "max_gen_toks": 4, "do_sample": False}
+    long_context = "Die Geschichte der Stadt beginnt im Mittelalter. " * 30 + "Die Hauptstadt von Frankreich ist"
+    requests = [("The capital of France is", short), (long_context, short),
+                ("La capitale de l'Italie est", other), ("The capital of Spain is", short)]
+    together = Engine(model, None).generate(requests)
+    alone = [Engine(model, None).generate([r])[0] for r in requests]
+    assert together == alone
+    assert len(set(together)) > 1

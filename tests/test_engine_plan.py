@@ -1,0 +1,49 @@
+"""How generation requests are cut into batches (``harness.engine.plan_batches``): a pure function."""
+
+from harness.engine import GENERATION_BATCH, PROMPT_TOKEN_COST, SEQUENCE_STEP_COST, STEP_COST, plan_batches
+
+
+def cost(batches, lengths, new_tokens):
+    return sum(PROMPT_TOKEN_COST * len(b) * max(lengths[i] for i in b)
+               + new_tokens * (STEP_COST + SEQUENCE_STEP_COST * len(b)) for b in batches)
+
+
+def test_every_request_is_in_exactly_one_batch():
+    lengths = [120, 1500, 130, 125, 1400, 90, 300, 310]
+    batches = plan_batches(lengths, 100)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+
+
+def test_similar_prompts_share_a_batch():
+    assert plan_batches([200, 210, 205, 198], 160) == [[3, 0, 2, 1]]
+
+
+def test_a_few_long_prompts_are_not_padded_onto_many_short_ones():
+    lengths = [1350, 1344] + [380] * 8
+    batches = plan_batches(lengths, 24)
+    assert len(batches) == 2 and sorted(batches[-1]) == [0, 1]
+    assert cost(batches, lengths, 24) < cost([list(range(len(lengths)))], lengths, 24)
+
+
+def test_long_generations_favour_fewer_batches():
+    # 500 decoding steps cost more than padding 2 prompts from 160 to 560 tokens
+    assert len(plan_batches([560, 550] + [160] * 8, 500)) == 1
+
+
+def test_batches_hold_at_most_the_cap():
+    batches = plan_batches([100] * 70, 50)
+    assert max(len(b) for b in batches) <= GENERATION_BATCH
+    assert plan_batches([100] * 5, 50, cap=2) and max(len(b) for b in plan_batches([100] * 5, 50, cap=2)) == 2
+
+
+def test_the_plan_is_no_worse_than_any_single_cut():
+    lengths = [470, 305, 304, 210] + [120 + i for i in range(30)]
+    best = cost(plan_batches(lengths, 160), lengths, 160)
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    for k in range(1, len(order)):
+        if k <= GENERATION_BATCH and len(order) - k <= GENERATION_BATCH:
+            assert best <= cost([order[:k], order[k:]], lengths, 160) + 1e-9
+
+
+def test_no_requests_no_batches():
+    assert plan_batches([], 10) == []
