@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "else $OCTOGLOT_CACHE/responses.sqlite)")
     run.add_argument("--no-shared-prefix", dest="shared_prefix", action="store_false",
                      help="score every multiple-choice option as its own full request, as lm-eval does")
+    run.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="where units run: this process (default), or Ray actors (one model instance each)")
+    run.add_argument("--ray-address", help="join this Ray cluster (e.g. 10.0.0.1:6379; default: start a local one)")
+    run.add_argument("--ray-workers", type=positive_int,
+                     help="model instances on Ray (default: one per GPU with a GPU --device, else one per CPU)")
     run.add_argument("--apply-chat-template", action=argparse.BooleanOptionalAction, default=None,
                      help="wrap generation prompts in the model's chat template (default: on for instruct aliases)")
 
@@ -123,6 +128,26 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--apply-chat-template", action=argparse.BooleanOptionalAction, default=None)
     validate.add_argument("--tolerance", type=float, default=1e-4, help="largest |Δ log-likelihood| allowed")
 
+    backend = sub.add_parser("check-backend", help="do a backend's log-likelihoods agree with a reference's?",
+                             description="Send the same log-likelihood requests to --model and --reference and "
+                                         "report the largest difference; the verdict is stored and flagged in "
+                                         "the manifest and report of later runs on --model.")
+    backend.add_argument("--model", required=True, help="the backend to check (alias or lm-eval backend)")
+    backend.add_argument("--model-args", help="k=v,k2=v2 for --model")
+    backend.add_argument("--reference", default="smollm2", help="the reference (default smollm2 on transformers)")
+    backend.add_argument("--reference-args", help="k=v,k2=v2 for --reference")
+    backend.add_argument("--tasks", default="sib200,xcopa", help="log-likelihood tasks (default sib200,xcopa)")
+    backend.add_argument("--langs", help="comma-separated language codes (default: all eight)")
+    backend.add_argument("--limit", type=positive_int, default=3, help="items per task and language (default 3)")
+    backend.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data)")
+    backend.add_argument("--seed", type=int, default=1234)
+    backend.add_argument("--batch-size", type=positive_int, default=8)
+    backend.add_argument("--device", default="cpu")
+    backend.add_argument("--tolerance", type=float, default=None,
+                         help="largest |Δ log-likelihood| in nats (default 0.5: quantized servers pass, "
+                              "a one-token shift does not)")
+    backend.add_argument("--format", choices=("md", "json"), default="md")
+
     data = sub.add_parser("data", help="data directory tools")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     verify = data_sub.add_parser("verify", help="check that a data directory has every file the packs name")
@@ -148,16 +173,45 @@ def cmd_run(args: argparse.Namespace) -> int:
                        langs=languages.parse_langs(args.langs), limit=limit, seed=args.seed,
                        output=Path(args.output), data_dir=args.data_dir, batch_size=args.batch_size,
                        device=args.device, chat_template=args.apply_chat_template,
-                       use_cache=args.use_cache, shared_prefix=args.shared_prefix)
+                       use_cache=args.use_cache, shared_prefix=args.shared_prefix, executor=args.executor,
+                       ray_address=args.ray_address, ray_workers=args.ray_workers)
+    if args.executor != "ray" and (args.ray_address or args.ray_workers):
+        raise OctoglotError("--ray-address/--ray-workers: only with --executor ray")
     run_dir, scores, failed = execute(config)
     return finish_run(args.model, run_dir, scores, failed)
 
 
+def cmd_check_backend(args: argparse.Namespace) -> int:
+    import json
+
+    from harness import backend_check, languages, tasks
+
+    tolerance = backend_check.TOLERANCE if args.tolerance is None else args.tolerance
+    if not tolerance > 0:
+        raise OctoglotError(f"--tolerance: expected a positive number of nats, got {args.tolerance}")
+    result = backend_check.check(args.model, args.model_args, args.reference, args.reference_args,
+                                 tasks.parse_tasks(args.tasks), languages.parse_langs(args.langs), args.limit,
+                                 args.data_dir, args.seed, args.batch_size, args.device, tolerance)
+    print(json.dumps(result, indent=2, ensure_ascii=False) if args.format == "json" else backend_check.markdown(result))
+    line = backend_check.flag(result)
+    if line:
+        print(f"octoglot: {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def finish_run(label: str, run_dir: Path, scores: list[dict], failed: int) -> int:
+    import json
+
+    from harness.backend_check import flag
     from harness.report import print_table
 
     print_table(scores, title=f"{label}: primary metric (task × language)")
     print(f"run directory: {run_dir}")
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    warning = flag(manifest.get("backend_check"))
+    if warning:
+        print(f"octoglot: warning: {warning}", file=sys.stderr)
     if failed:
         print(f"octoglot: {failed} sample(s) failed{first_error(run_dir)}; see 'error' in {run_dir}/samples",
               file=sys.stderr)
@@ -237,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
             from harness import validate
 
             return validate.main(args)
+        if args.command == "check-backend":
+            return cmd_check_backend(args)
         if args.command == "compare":
             from harness import compare
 

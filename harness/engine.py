@@ -158,6 +158,33 @@ class Engine:
         return [known[k] for k in keys]
 
 
+    def remember_generations(self, requests: list[tuple[str, dict]], outputs: list[str]) -> None:
+        """Generations computed ahead elsewhere (another worker of the run) for these requests: the units'
+        own calls find them, counted as they would be had this engine computed them ahead."""
+        new = {}
+        for (context, kwargs), output in zip(requests, outputs):
+            key = self.cache.key("generate_until", [context, kwargs]) if self.cache else \
+                _memo_key("generate_until", [context, kwargs])
+            new[key] = output
+        if self.cache:  # what the cache holds is found there, and counted as cached as in a local run
+            stored = self.cache.get_many(list(new))
+            new = {k: v for k, v in new.items() if k not in stored}
+        self._memo.update(new)
+        self._prefetched.update(new)
+
+
+def merge_counts(counts: list[Counters]) -> Counters:
+    """The counters of several engines (the workers of one run) added up."""
+    total = Counters()
+    for c in counts:
+        for name in ("requests", "cached", "deduplicated", "model_requests", "forward_tokens", "model_seconds",
+                     "load_seconds"):
+            setattr(total, name, getattr(total, name) + getattr(c, name))
+        for path, n in c.paths.items():
+            total.paths[path] = total.paths.get(path, 0) + n
+    return total
+
+
 def _memo_key(kind: str, request: object) -> str:
     from harness.cache import request_key
 

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from harness import __version__, data, langid, models, packs, scoring
+from harness import __version__, backend_check, data, langid, models, packs, scoring
 from harness.errors import OctoglotError
 from harness.languages import Language
 from harness.cache import ResponseCache, default_path, model_key
@@ -47,6 +47,9 @@ class RunConfig:
     chat_template: bool | None = None  # None: on for instruct aliases, off otherwise
     use_cache: bool = True  # the model-keyed response cache
     shared_prefix: bool = True  # score options that share a context from one pass (hf backend)
+    executor: str = "local"  # "local" (this process) or "ray" (harness.ray_executor)
+    ray_address: str | None = None  # an existing Ray cluster; None starts a local one
+    ray_workers: int | None = None  # model instances (Ray actors); None: one per GPU, or per CPU on a CPU
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -250,24 +253,93 @@ class LineProgress:
                   flush=True)
 
 
-def prefetch_generations(engine: Engine, units: list[Unit], render: ChatRenderer, progress) -> None:
-    """Generate for all units' samples together, in large groups: a CPU decodes a batch of 8 about as
-    fast as a batch of 1, and a unit often has fewer samples than a batch. Results land in the cache and
-    the in-run memo; a failure here is left for the per-unit pass, which retries and records it."""
-    requests = [(render(s.prompt), FAMILIES[u.task.family].gen_kwargs(s)) for u in units
-                if FAMILIES[u.task.family].KIND == "generate" for s in u.samples]
-    if not requests:
-        return
-    bar = progress.add_task("generating", total=len(requests))
-    for start in range(0, len(requests), PREFETCH_REQUESTS):
-        chunk = requests[start:start + PREFETCH_REQUESTS]
+def generation_chunks(units: list[Unit]) -> list[list[tuple[int, int]]]:
+    """(unit index, sample index) of every generation sample, in groups of ``PREFETCH_REQUESTS``: generated
+    together across units, so batches are full (a unit often has fewer samples than a batch). Both
+    executors cut the same groups, so a request meets the same batch neighbours wherever it runs."""
+    pairs = [(u, i) for u, unit in enumerate(units) if FAMILIES[unit.task.family].KIND == "generate"
+             for i in range(len(unit.samples))]
+    return [pairs[start:start + PREFETCH_REQUESTS] for start in range(0, len(pairs), PREFETCH_REQUESTS)]
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """What the model side of a run needs; plain values, so a Ray worker builds it on its own node."""
+    model: str
+    model_args: str | None
+    batch_size: int
+    device: str
+    seed: int
+    chat_template: bool | None
+    use_cache: bool
+    shared_prefix: bool
+
+    @classmethod
+    def of(cls, config: RunConfig) -> "ModelSettings":
+        return cls(config.model, config.model_args, config.batch_size, config.device, config.seed,
+                   config.chat_template, config.use_cache, config.shared_prefix)
+
+
+class Worker:
+    """The model side of a run: the resolved model (loaded on the first request the response cache cannot
+    answer), the response cache, the engine and the chat renderer. The local executor uses one in its own
+    process; the Ray executor one per actor, reused across units."""
+
+    def __init__(self, settings: ModelSettings):
+        self.spec = models.resolve(settings.model, settings.model_args)
+        spec = self.spec
+
+        def load_model():
+            import torch
+
+            torch.manual_seed(settings.seed)
+            return models.load(spec, settings.batch_size, settings.device)
+
+        random.seed(settings.seed)
+        self.cache = ResponseCache(default_path(), model_key(spec.backend, spec.args, spec.identity)) \
+            if settings.use_cache else None
+        self.engine = Engine(load_model, self.cache, shared_prefix=settings.shared_prefix)
+        self.chat = spec.instruct if settings.chat_template is None else settings.chat_template
+        self.render = ChatRenderer(spec, self.engine, self.chat)
+
+    def _request(self, family_name: str, sample: Sample) -> tuple[str, dict]:
+        return self.render(sample.prompt), FAMILIES[family_name].gen_kwargs(sample)
+
+    def generate_ahead(self, items: list[tuple[str, Sample]]) -> list[str] | None:
+        """Generations for (family, sample) pairs, computed before their units ask; None when the model
+        failed (each unit then asks again and records the error on its samples)."""
+        requests = [self._request(family_name, sample) for family_name, sample in items]
         try:
-            engine.generate(chunk, ahead=True)
+            return self.engine.generate(requests, ahead=True)
         except OctoglotError:  # the response cache cannot be written (disk full): stop, as the unit pass would
             raise
-        except Exception:  # noqa: BLE001 - retried and recorded per sample below
-            pass
-        progress.advance(bar, len(chunk))
+        except Exception:  # noqa: BLE001 - retried and recorded per sample by score()
+            return None
+
+    def remember(self, items: list[tuple[str, Sample]], outputs: list[str]) -> None:
+        """Generations another worker computed ahead for these (family, sample) pairs."""
+        self.engine.remember_generations([self._request(f, s) for f, s in items], outputs)
+
+    def score(self, unit: Unit, on_progress=lambda n: None) -> list[SampleResult]:
+        return score_unit(self.engine, unit, self.render, on_progress)
+
+    def close(self) -> None:
+        if self.cache:
+            self.cache.close()
+
+
+def run_locally(worker: Worker, units: list[Unit], progress, on_unit) -> None:
+    """The local executor: generations ahead in groups across units, then every unit in order."""
+    chunks = generation_chunks(units)
+    if chunks:
+        bar = progress.add_task("generating", total=sum(len(c) for c in chunks))
+        for chunk in chunks:
+            worker.generate_ahead([(units[u].task.family, units[u].samples[i]) for u, i in chunk])
+            progress.advance(bar, len(chunk))
+    bar = progress.add_task("scoring", total=sum(len(u.samples) for u in units))
+    for unit in units:
+        progress.update(bar, description=f"{unit.task.id}/{unit.lang}")
+        on_unit(unit, worker.score(unit, lambda n: progress.advance(bar, n)))
 
 
 def unit_scores(unit: Unit, results: list[SampleResult]) -> list[dict]:
@@ -289,7 +361,8 @@ def config_to_json(config: RunConfig) -> dict:
             "tasks": [t.id for t in config.tasks], "langs": [lang.code for lang in config.langs],
             "limit": config.limit, "seed": config.seed, "output": str(config.output), "data_dir": config.data_dir,
             "batch_size": config.batch_size, "device": config.device, "chat_template": config.chat_template,
-            "use_cache": config.use_cache, "shared_prefix": config.shared_prefix}
+            "use_cache": config.use_cache, "shared_prefix": config.shared_prefix, "executor": config.executor,
+            "ray_address": config.ray_address, "ray_workers": config.ray_workers}
 
 
 def resume_config(run_dir: Path) -> RunConfig:
@@ -311,7 +384,8 @@ def resume_config(run_dir: Path) -> RunConfig:
                      langs=[get_language(c) for c in raw["langs"]], limit=raw["limit"], seed=raw["seed"],
                      output=Path(raw["output"]), data_dir=raw["data_dir"], batch_size=raw["batch_size"],
                      device=raw["device"], chat_template=raw["chat_template"], use_cache=raw["use_cache"],
-                     shared_prefix=raw["shared_prefix"])
+                     shared_prefix=raw["shared_prefix"], executor=raw.get("executor", "local"),
+                     ray_address=raw.get("ray_address"), ray_workers=raw.get("ray_workers"))
 
 
 def finished_results(run_dir: Path, unit: Unit) -> list[SampleResult] | None:
@@ -343,61 +417,66 @@ def execute(config: RunConfig, resume: Path | None = None) -> tuple[Path, list[d
     models.parse_model_args(config.model_args)  # bad flags fail before any data is read
     units, skipped = plan(config)
     data_dir = data.resolve_data_dir(config.data_dir)
-    spec = models.resolve(config.model, config.model_args)
+    settings = ModelSettings.of(config)
+    worker = Worker(settings)
+    spec = worker.spec
     models.check_endpoint(spec)  # an unreachable base_url fails here, not once per request
+    if config.executor == "ray" and config.ray_address:
+        from harness.ray_executor import check_reachable
+
+        check_reachable(config.ray_address)  # so does an unreachable Ray head
     run_dir = resume or new_run_dir(config.output, config.model)
     write_json(run_dir / CONFIG_FILE, config_to_json(config))
-
-    random.seed(config.seed)
-
-    def load_model():
-        import torch
-
-        torch.manual_seed(config.seed)
-        return models.load(spec, config.batch_size, config.device)
-
-    cache = None if not config.use_cache else ResponseCache(
-        default_path(), model_key(spec.backend, spec.args, spec.identity))
-    engine = Engine(load_model, cache, shared_prefix=config.shared_prefix)
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
 
-    chat = spec.instruct if config.chat_template is None else config.chat_template
-    render = ChatRenderer(spec, engine, chat)
-    total = sum(len(u.samples) for u in units)
     scores: list[dict] = []
     failed = 0
+    results_of: dict[int, list[SampleResult]] = {}
+    kept = f" (finished units and cached requests are kept: octoglot run --resume {run_dir})"
+
+    def on_unit(unit: Unit, results: list[SampleResult]) -> None:
+        try:
+            write_samples(run_dir, unit.lang, unit.task.id, results)
+        except OSError as exc:  # disk full, say: what is finished stays
+            raise OctoglotError(f"{exc.filename or sample_path(run_dir, unit.lang, unit.task.id)}: "
+                                f"{exc.strerror or exc}{kept}") from None
+        results_of[id(unit)] = results
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("samples"),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     progress_type = Progress if sys.stderr.isatty() else LineProgress
+    executor = {"name": config.executor}
     with progress_type(*columns, transient=False) as progress:
-        todo = [u for u in units if not (resume and finished_results(run_dir, u) is not None)]
-        kept = f" (finished units and cached requests are kept: octoglot run --resume {run_dir})"
-        try:
-            prefetch_generations(engine, todo, render, progress)
-        except OctoglotError as exc:  # the response cache cannot be written (disk full)
-            raise OctoglotError(f"{exc}{kept}") from None
-        bar = progress.add_task("scoring", total=total)
         for unit in units:
-            progress.update(bar, description=f"{unit.task.id}/{unit.lang}")
             results = finished_results(run_dir, unit) if resume else None
-            if results is None:
-                try:
-                    results = score_unit(engine, unit, render, lambda n: progress.advance(bar, n))
-                    write_samples(run_dir, unit.lang, unit.task.id, results)
-                except (OctoglotError, OSError) as exc:  # disk full, say: what is finished stays
-                    what = str(exc) if isinstance(exc, OctoglotError) else \
-                        f"{exc.filename or sample_path(run_dir, unit.lang, unit.task.id)}: {exc.strerror or exc}"
-                    raise OctoglotError(f"{what}{kept}") from None
-            else:
-                progress.advance(bar, len(results))
-            unit.info["n_errors"] = sum(r.error is not None for r in results)
-            failed += unit.info["n_errors"]
-            scores += unit_scores(unit, results)
+            if results is not None:
+                results_of[id(unit)] = results
+        todo = [u for u in units if id(u) not in results_of]
+        try:
+            if config.executor == "ray":
+                from harness import ray_executor
 
-    if cache:
-        cache.close()
+                worker.close()
+                executor, counts = ray_executor.run(settings, todo, progress, on_unit, config.ray_address,
+                                                    config.ray_workers, config.device)
+                worker.engine.counts = counts
+            else:
+                run_locally(worker, todo, progress, on_unit)
+        except OctoglotError as exc:
+            message = str(exc)
+            raise OctoglotError(message if message.endswith(kept) else f"{message}{kept}") from None
+    for unit in units:
+        results = results_of[id(unit)]
+        unit.info["n_errors"] = sum(r.error is not None for r in results)
+        failed += unit.info["n_errors"]
+        scores += unit_scores(unit, results)
+
+    worker.close()
+    cache = worker.cache
+    chat = worker.chat
+    engine = worker.engine
     manifest = {
         "format_version": FORMAT_VERSION,
         "harness": {"name": "octoglot", "version": __version__},
@@ -412,6 +491,8 @@ def execute(config: RunConfig, resume: Path | None = None) -> tuple[Path, list[d
         "langid": {"detector": langid.current_detector()},
         "limit": {t.id: limit_for(config, t.id) for t in config.tasks},
         "data_dir": str(data_dir.path) if data_dir else None,
+        "executor": executor,
+        "backend_check": backend_check.summary(checked) if (checked := backend_check.stored(spec)) else None,
         "requests": asdict(engine.counts),
         "response_cache": str(cache.db_path) if cache else None,
         "units": [u.info for u in units],

@@ -47,3 +47,14 @@ def test_the_plan_is_no_worse_than_any_single_cut():
 
 def test_no_requests_no_batches():
     assert plan_batches([], 10) == []
+
+
+def test_counters_of_several_workers_add_up():
+    from harness.engine import Counters, merge_counts
+
+    a = Counters(requests=3, cached=1, model_requests=2, model_seconds=1.5, paths={"generate": 2})
+    b = Counters(requests=4, deduplicated=1, model_requests=3, forward_tokens=10, paths={"generate": 1, "plain": 2})
+    total = merge_counts([a, b])
+    assert (total.requests, total.cached, total.deduplicated, total.model_requests, total.forward_tokens) == \
+        (7, 1, 1, 5, 10)
+    assert total.model_seconds == 1.5 and total.paths == {"generate": 3, "plain": 2}
