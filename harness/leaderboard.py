@@ -162,6 +162,14 @@ def _mark_mismatches(cells: pd.DataFrame, runs: list[Run]) -> list[str]:
 # ---------------------------------------------------------------- averages and ranks
 
 
+def backend_notes(runs: list[Run], labels: list[str]) -> list[str]:
+    """One note per run whose backend failed or disagreed with its reference (``octoglot check-backend``)."""
+    from harness.backend_check import flag
+
+    return [f"⚠ {label} (run {run.path.name}): {line}" for run, label in zip(runs, labels)
+            if (line := flag(run.manifest.get("backend_check")))]
+
+
 def _mean(frame: pd.DataFrame, by: str, over: str, noun: str) -> pd.DataFrame:
     """Per (model, ``by``): the mean over ``over`` with CI √(Σ se²)/k; ‡ where the model lacks an ``over`` value that
     another model has, or where an averaged score is itself ‡. ``frame`` holds no † rows."""
@@ -227,7 +235,7 @@ def build(run_dirs: list[Path]) -> Leaderboard:
     cells = pd.DataFrame(_score_rows(runs, labels))
     if cells.empty:
         raise OctoglotError(f"leaderboard: no primary-metric scores in {', '.join(str(p) for p in run_dirs)}")
-    notes = _mark_mismatches(cells, runs)
+    notes = _mark_mismatches(cells, runs) + backend_notes(runs, labels)
     comparable = cells[cells["mark"] == ""]
     task_means = _mean(comparable, "task", "lang", "languages")
     lang_means = _mean(comparable, "lang", "task", "tasks")

@@ -1,0 +1,161 @@
+"""``octoglot check-backend``: does a backend compute the log-likelihoods a reference computes?
+
+A served model can answer every request and still score them wrong: llama-cpp-python 0.3.36 returns echo
+log-probabilities shifted by one token (its issue #1983); through lm-eval's ``local-completions`` its
+server answers HTTP 500 to tokenized prompts, and with ``tokenized_requests=False`` every single-token
+continuation scores 0. Accuracy alone hides this. The check sends the same log-likelihood requests
+(multiple-choice tasks, a seeded sample per language) to the checked backend and to a reference (default:
+the bundled model on transformers, the same weights as the bundled GGUF a server would load) and reports:
+
+- ``max_abs_diff`` / ``mean_abs_diff``: |Δ log-likelihood| per request, in nats;
+- ``argmax_agreement``: the share of items where both pick the same option;
+- ``verdict``: ``agrees`` when every request was answered and max |Δ| ≤ ``tolerance``; ``disagrees``
+  when it is beyond; ``failed`` when the backend answered with an error.
+
+``TOLERANCE`` (0.5 nats) is wide enough for a 4-bit quantized server against float32 weights (llama.cpp
+quantizes activations too: SmolLM2 Q4_1 in llama.cpp against its float32 dequantization differ by up to
+~0.3 nats on 8-language multiple-choice options) and far below what a one-token shift does (several nats
+on the first token of nearly every option). A backend that computes the same thing in another way
+(transformers without shared-prefix scoring) stays within 1e-4.
+
+The verdict is stored under the octoglot cache, keyed by the checked model's identity (the response
+cache's key); ``octoglot run`` on that model records it in the manifest and flags the run when it is
+not ``agrees``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+from harness.cache import model_key
+from harness.errors import OctoglotError
+
+TOLERANCE = 0.5
+DEFAULT_TASKS = "sib200,xcopa"
+
+
+def store_path(key: str) -> Path:
+    from harness.models import cache_dir
+
+    return cache_dir() / "backend-checks" / f"{key}.json"
+
+
+def stored(spec) -> dict | None:
+    """The last check of this model (by identity), if one was made."""
+    path = store_path(model_key(spec.backend, spec.args, spec.identity))
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None
+
+
+def summary(check: dict) -> dict:
+    """What a run's manifest records of a stored check."""
+    keys = ("verdict", "reference", "max_abs_diff", "mean_abs_diff", "argmax_agreement", "tolerance", "requests",
+            "error", "checked")
+    return {k: check.get(k) for k in keys}
+
+
+def flag(check: dict | None) -> str | None:
+    """One line for reports when a run's backend failed or disagreed with its reference; None otherwise."""
+    if not check or check.get("verdict") == "agrees":
+        return None
+    if check.get("verdict") == "failed":
+        return f"backend check failed against {check['reference']}: {check.get('error')}"
+    return (f"backend disagrees with {check['reference']}: max |Δ log-likelihood| {check['max_abs_diff']:.3g} "
+            f"> {check['tolerance']} (argmax agreement {check['argmax_agreement']:.0%}; octoglot check-backend)")
+
+
+def compare(reference: list[list[tuple[float, bool]]], checked: list[list[tuple[float, bool]]],
+            tolerance: float) -> dict:
+    """Per-request |Δ| and per-item argmax agreement of two backends' answers to the same groups."""
+    diffs, same = [], 0
+    for ref_group, got_group in zip(reference, checked):
+        ref = [ll for ll, _ in ref_group]
+        got = [ll for ll, _ in got_group]
+        diffs += [abs(a - b) if math.isfinite(b) else math.inf for a, b in zip(ref, got)]
+        same += max(range(len(ref)), key=ref.__getitem__) == max(range(len(got)), key=got.__getitem__)
+    worst = max(diffs) if diffs else 0.0
+    return {"requests": len(diffs), "max_abs_diff": worst, "mean_abs_diff": sum(diffs) / len(diffs) if diffs else 0.0,
+            "argmax_agreement": same / len(reference) if reference else 1.0,
+            "verdict": "agrees" if worst <= tolerance else "disagrees"}
+
+
+def check(model: str, model_args: str | None, reference: str, reference_args: str | None, tasks, langs,
+          limit: int, data_dir: str | None, seed: int = 1234, batch_size: int = 8, device: str = "cpu",
+          tolerance: float = TOLERANCE) -> dict:
+    from harness.runner import ModelSettings, RunConfig, Worker, plan
+    from harness.tasks import FAMILIES
+
+    chosen = [t for t in tasks if FAMILIES[t.family].KIND == "loglikelihood"]
+    if not chosen:
+        raise OctoglotError("--tasks: check-backend needs log-likelihood (multiple-choice) tasks, e.g. sib200,xcopa")
+    config = RunConfig(model=model, model_args=model_args, tasks=chosen, langs=langs, limit=limit, seed=seed,
+                       output=Path("."), data_dir=data_dir)
+    units, _ = plan(config)
+    groups, where = [], []
+    for unit in units:
+        family = FAMILIES[unit.task.family]
+        for sample in unit.samples:
+            groups.append(family.requests(sample))
+            where.append((unit.task.id, unit.lang, sample.id))
+
+    def settings(name: str, args: str | None) -> ModelSettings:
+        return ModelSettings(name, args, batch_size, device, seed, None, use_cache=False, shared_prefix=True)
+
+    # the checked backend through lm-eval's own per-request path: on transformers, a second way to compute
+    checked_worker = Worker(ModelSettings(model, model_args, batch_size, device, seed, None, use_cache=False,
+                                          shared_prefix=False))
+    reference_worker = Worker(settings(reference, reference_args))
+    spec = checked_worker.spec
+    result = {"model": model, "identity": spec.identity, "reference": reference,
+              "reference_identity": reference_worker.spec.identity, "tolerance": tolerance,
+              "tasks": [t.id for t in chosen], "langs": [lang.code for lang in langs], "limit": limit, "seed": seed,
+              "checked": datetime.now(timezone.utc).isoformat(timespec="seconds"), "error": None}
+    ref = reference_worker.engine.loglikelihood(groups)
+    try:
+        got = checked_worker.engine.loglikelihood(groups)
+    except OctoglotError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the backend's failure is the finding
+        text = str(exc).strip()
+        result.update({"verdict": "failed", "requests": sum(len(g) for g in groups), "max_abs_diff": None,
+                       "mean_abs_diff": None, "argmax_agreement": None,
+                       "error": f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")})
+    else:
+        result.update(compare(ref, got, tolerance))
+        result["worst"] = worst_requests(groups, where, ref, got)
+    path = store_path(model_key(spec.backend, spec.args, spec.identity))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    result["stored"] = str(path)
+    return result
+
+
+def worst_requests(groups, where, ref, got, n: int = 5) -> list[dict]:
+    rows = []
+    for group, (task, lang, item), ref_group, got_group in zip(groups, where, ref, got):
+        for (context, continuation), (a, _), (b, _) in zip(group, ref_group, got_group):
+            rows.append({"task": task, "lang": lang, "item": item, "continuation": continuation,
+                         "reference": a, "checked": b, "abs_diff": abs(a - b)})
+    return sorted(rows, key=lambda r: -r["abs_diff"])[:n]
+
+
+def markdown(result: dict) -> str:
+    lines = [f"| check | value |", "|---|---|",
+             f"| model | {result['model']} |", f"| reference | {result['reference']} |",
+             f"| requests | {result['requests']} |"]
+    if result["verdict"] == "failed":
+        lines.append(f"| error | {result['error']} |")
+    else:
+        lines += [f"| max \\|Δ log-likelihood\\| | {result['max_abs_diff']:.3g} |",
+                  f"| mean \\|Δ log-likelihood\\| | {result['mean_abs_diff']:.3g} |",
+                  f"| argmax agreement | {result['argmax_agreement']:.1%} |"]
+    lines.append(f"| tolerance | {result['tolerance']} |")
+    lines.append(f"| verdict | **{result['verdict']}** |")
+    return "\n".join(lines)
