@@ -4,6 +4,7 @@ say so with a skip reason; nothing here touches the network."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +46,16 @@ def model_cache(tmp_path_factory) -> Path:
         pytest.skip(f"bundled model unavailable: {exc}")
     models.convert_gguf(gguf, root)
     return root
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tokenizer_dir(model_cache: Path) -> Path:
+    """The converted SmolLM2's folder (its tokenizer, for API backends that need one offline)."""
+    (path,) = (model_cache / "models").glob("*/tokenizer.json")
+    return path.parent

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SHARED_DATA, needs_data
+from conftest import REPO, SHARED_DATA, needs_data, tokenizer_dir
 from fault_server import ANSWER, FaultServer
 
 pytestmark = needs_data
@@ -75,11 +75,6 @@ class Outcome:
     def cache_rows(self) -> int:
         with sqlite3.connect(self.cache) as db:
             return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-
-
-def tokenizer_dir(model_cache: Path) -> Path:
-    (path,) = (model_cache / "models").glob("*/tokenizer.json")
-    return path.parent
 
 
 def command(scenario: Scenario, url: str, out: Path, tokenizer: Path) -> list[str]:

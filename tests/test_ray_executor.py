@@ -1,20 +1,21 @@
 """``--executor ray`` on a real local Ray cluster (``ray start --head`` on 127.0.0.1, 2 CPUs, so 2 model
 workers): the quick suite on the bundled SmolLM2 gives the same run directory content as a local run,
-and a second Ray run is answered by the response cache the workers share."""
+a second Ray run is answered by the response cache the workers share, and ``--resume`` of a Ray run
+finishes only what is missing."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA, needs_data, octoglot
+from conftest import SHARED_DATA, free_port, needs_data, octoglot
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'octoglot[ray]'; make test installs it)")
 
@@ -23,19 +24,16 @@ pytestmark = [pytest.mark.slow, needs_data]
 QUICK = ("run", "--model", "smollm2", "--suite", "quick", "--langs", "en,fr", "--limit", "1")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, model_cache):
     """A Ray head node on 127.0.0.1 with 2 CPUs, stopped when the module's tests are done."""
     ray_bin = Path(sys.executable).with_name("ray")
     port = free_port()
+    # Ray 2.60 authenticates with a token; the test cluster gets its own, given to every process that joins
+    # (else ray start and the driver may read different ~/.ray/auth_token states)
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     env = {**os.environ, "OCTOGLOT_CACHE": str(model_cache), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "RAY_USAGE_STATS_ENABLED": "0"}
+           "RAY_USAGE_STATS_ENABLED": "0", **auth}
     temp = Path("/tmp") / f"ray-octoglot-{port}"  # Ray's socket paths must stay short
     started = subprocess.run([str(ray_bin), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
                               "--num-cpus", "2", "--num-gpus", "0", "--include-dashboard", "false",
@@ -43,7 +41,7 @@ def cluster(tmp_path_factory, model_cache):
                              capture_output=True, text=True, env=env, timeout=180)
     assert started.returncode == 0, started.stderr[-2000:]
     try:
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", auth
     finally:
         subprocess.run([str(ray_bin), "stop", "--force"], capture_output=True, env=env, timeout=120)
         shutil.rmtree(temp, ignore_errors=True)
@@ -69,12 +67,13 @@ def only_run(folder: Path) -> Path:
 
 def test_ray_run_equals_local_run_and_shares_the_cache(cluster, model_cache, tmp_path):
     # one thread per model in both runs: the same kernels, so the same floating-point results
-    env = {"OCTOGLOT_CACHE": str(model_cache), "OCTOGLOT_DATA": str(SHARED_DATA), "OMP_NUM_THREADS": "1"}
+    address, auth = cluster
+    env = {"OCTOGLOT_CACHE": str(model_cache), "OCTOGLOT_DATA": str(SHARED_DATA), "OMP_NUM_THREADS": "1", **auth}
     local = octoglot(*QUICK, "--output", str(tmp_path / "local"),
                      env={**env, "OCTOGLOT_RESPONSE_CACHE": str(tmp_path / "local.sqlite")})
     assert local.returncode == 0, local.stderr[-3000:]
     shared = {**env, "OCTOGLOT_RESPONSE_CACHE": str(tmp_path / "ray.sqlite")}
-    remote = octoglot(*QUICK, "--executor", "ray", "--ray-address", cluster, "--output", str(tmp_path / "ray"),
+    remote = octoglot(*QUICK, "--executor", "ray", "--ray-address", address, "--output", str(tmp_path / "ray"),
                       env=shared)
     assert remote.returncode == 0, remote.stderr[-3000:]
 
@@ -90,13 +89,21 @@ def test_ray_run_equals_local_run_and_shares_the_cache(cluster, model_cache, tmp
     assert manifest["requests"]["requests"] == local_manifest["requests"]["requests"]
 
     # the workers wrote the shared response cache: a second Ray run makes no model call
-    again = octoglot(*QUICK, "--executor", "ray", "--ray-address", cluster, "--output", str(tmp_path / "again"),
+    again = octoglot(*QUICK, "--executor", "ray", "--ray-address", address, "--output", str(tmp_path / "again"),
                      env=shared)
     assert again.returncode == 0, again.stderr[-3000:]
     again_dir = only_run(tmp_path / "again")
     counts = json.loads((again_dir / "manifest.json").read_text(encoding="utf-8"))["requests"]
     assert counts["model_requests"] == 0 and counts["cached"] == counts["requests"] > 0
     assert records(again_dir) == records(local_dir)
+
+    # --resume of an interrupted Ray run (one unit's records missing) goes back to Ray for that unit only
+    (ray_dir / "samples" / "fr" / "sib200.jsonl").unlink()
+    resumed = octoglot("run", "--resume", str(ray_dir), env=shared)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert records(ray_dir) == records(local_dir)
+    counts = json.loads((ray_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert counts["executor"]["name"] == "ray" and counts["requests"]["requests"] == 7  # 1 item x 7 topics
 
 
 def test_unreachable_cluster_is_one_clear_error(tmp_path):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA, needs_data, octoglot
+from conftest import SHARED_DATA, free_port, needs_data, octoglot, tokenizer_dir
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python[server] is not installed (make test builds and installs it)")
 
 pytestmark = [pytest.mark.slow, needs_data]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +65,6 @@ def env(model_cache, tmp_path):
     cache.mkdir()
     (cache / "models").symlink_to(model_cache / "models")
     return {"OCTOGLOT_CACHE": str(cache), "OCTOGLOT_DATA": str(SHARED_DATA)}
-
-
-def tokenizer_dir(model_cache: Path) -> Path:
-    (path,) = (model_cache / "models").glob("*/tokenizer.json")
-    return path.parent
 
 
 def completions_args(base: str, model_cache: Path, tokenized: bool) -> str:
