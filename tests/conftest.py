@@ -59,3 +59,18 @@ def tokenizer_dir(model_cache: Path) -> Path:
     """The converted SmolLM2's folder (its tokenizer, for API backends that need one offline)."""
     (path,) = (model_cache / "models").glob("*/tokenizer.json")
     return path.parent
+
+
+@pytest.fixture(scope="session")
+def real_sib_run(model_cache, tmp_path_factory) -> Path:
+    """A real run of the bundled SmolLM2 on SIB-200 in all eight languages (5 seeded items each), for the
+    scorer's tests on real run directories."""
+    if SHARED_DATA is None:
+        pytest.skip("real benchmark data not found (../shared/data or $OCTOGLOT_DATA)")
+    out = tmp_path_factory.mktemp("real-sib-run")
+    result = octoglot("run", "--model", "smollm2", "--tasks", "sib200", "--limit", "5", "--no-cache",
+                      "--output", str(out), env={"OCTOGLOT_CACHE": str(model_cache),
+                                                 "OCTOGLOT_DATA": str(SHARED_DATA)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    return run_dir

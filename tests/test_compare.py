@@ -7,13 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 from sacrebleu.metrics import CHRF
 
 from harness import compare as cmp
 from harness.errors import OctoglotError
 
-REAL_RUN = REPO / "runs" / "smollm2-20261123T180104Z"
 
 
 # --- writing run directories ---------------------------------------------------------------------
@@ -272,8 +270,8 @@ def test_bad_arguments_are_rejected(argv):
         cli(argv)
 
 
-@pytest.mark.skipif(not REAL_RUN.is_dir(), reason=f"example run {REAL_RUN} not present (runs/ is not versioned)")
-def test_real_run_against_itself():
-    comparison = cmp.compare(REAL_RUN, REAL_RUN)
+@pytest.mark.slow
+def test_real_run_against_itself(real_sib_run):
+    comparison = cmp.compare(real_sib_run, real_sib_run)
     assert len(comparison.tested) == 8 and {c.verdict for c in comparison.cells} == {"no significant difference"}
     assert list(comparison.consistency["lang"]) == ["de", "fr", "it", "pt", "hi", "es", "th"]

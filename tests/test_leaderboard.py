@@ -15,7 +15,6 @@ from harness import leaderboard
 from harness.errors import OctoglotError
 from harness.scoring import Z95
 
-REAL_RUN = Path(__file__).resolve().parent.parent / "runs" / "smollm2-20261123T180104Z"
 PRIMARY = {"sib200": "acc", "flores_en_xx": "chrf++"}
 SECONDARY = {"sib200": "acc_norm", "flores_en_xx": "bleu"}
 
@@ -234,10 +233,10 @@ def test_cli_prints_the_overall_table(three, tmp_path, capsys):
     assert (tmp_path / "out" / "index.html").is_file()
 
 
-@pytest.mark.skipif(not (REAL_RUN / "results.json").is_file(), reason=f"real run {REAL_RUN} not present")
-def test_real_run(tmp_path):
-    board = leaderboard.build([REAL_RUN])
-    scores = json.loads((REAL_RUN / "results.json").read_text(encoding="utf-8"))["scores"]
+@pytest.mark.slow
+def test_real_run(real_sib_run, tmp_path):
+    board = leaderboard.build([real_sib_run])
+    scores = json.loads((real_sib_run / "results.json").read_text(encoding="utf-8"))["scores"]
     acc = {s["lang"]: s["value"] for s in scores if s["task"] == "sib200" and s["metric"] == "acc"}
     sib = board.by_task["sib200"]
     assert sib.columns == [*acc, "mean"] and sib.models == ["smollm2"]
