@@ -124,13 +124,13 @@ def check(model: str, model_args: str | None, reference: str, reference_args: st
             groups.append(family.requests(sample))
             where.append((unit.task.id, unit.lang, sample.id))
 
-    def settings(name: str, args: str | None) -> ModelSettings:
-        return ModelSettings(name, args, batch_size, device, seed, None, use_cache=False, shared_prefix=True)
+    def worker(name: str, args: str | None, shared_prefix: bool) -> Worker:
+        return Worker(ModelSettings(name, args, batch_size, device, seed, None, use_cache=False,
+                                    shared_prefix=shared_prefix))
 
     # the checked backend through lm-eval's own per-request path: on transformers, a second way to compute
-    checked_worker = Worker(ModelSettings(model, model_args, batch_size, device, seed, None, use_cache=False,
-                                          shared_prefix=False))
-    reference_worker = Worker(settings(reference, reference_args))
+    checked_worker = worker(model, model_args, shared_prefix=False)
+    reference_worker = worker(reference, reference_args, shared_prefix=True)
     spec = checked_worker.spec
     result = {"model": model, "identity": spec.identity, "reference": reference,
               "reference_identity": reference_worker.spec.identity, "tolerance": tolerance,

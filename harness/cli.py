@@ -47,6 +47,19 @@ def unit_interval(text: str) -> float:
     return value
 
 
+def sample_options(parser: argparse.ArgumentParser, limit: int | None, limit_help: str) -> None:
+    """Which items: languages, a seeded sample, the data directory (the commands that plan requests)."""
+    parser.add_argument("--langs", help="comma-separated language codes (default: all eight)")
+    parser.add_argument("--limit", type=positive_int, default=limit, help=limit_help)
+    parser.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data)")
+    parser.add_argument("--seed", type=int, default=1234)
+
+
+def model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch-size", type=positive_int, default=8)
+    parser.add_argument("--device", default="cpu")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="octoglot", description="Multilingual LLM benchmark harness (en de fr it pt hi es th).",
                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -110,21 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     lmeval = export_sub.add_parser("lm-eval", help="lm-eval YAML tasks (one per task and language, a group per task)")
     lmeval.add_argument("--out", required=True, help="folder for the YAML files and their documents")
     lmeval.add_argument("--tasks", help="comma-separated task ids (default: every exportable offline task)")
-    lmeval.add_argument("--langs", help="comma-separated language codes (default: all eight)")
-    lmeval.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data)")
-    lmeval.add_argument("--limit", type=positive_int, help="the same seeded N items per task and language as run")
-    lmeval.add_argument("--seed", type=int, default=1234)
+    sample_options(lmeval, None, "the same seeded N items per task and language as run")
 
     validate = sub.add_parser("validate", help="parity check: the same requests in octoglot and plain lm-eval")
     validate.add_argument("--model", default="smollm2")
     validate.add_argument("--model-args")
     validate.add_argument("--tasks", default="sib200,xcopa,xwinograd,mgsm_direct")
-    validate.add_argument("--langs", help="comma-separated language codes (default: all eight)")
-    validate.add_argument("--limit", type=positive_int, default=5, help="items per task and language (default 5)")
-    validate.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data)")
-    validate.add_argument("--seed", type=int, default=1234)
-    validate.add_argument("--batch-size", type=positive_int, default=8)
-    validate.add_argument("--device", default="cpu")
+    sample_options(validate, 5, "items per task and language (default 5)")
+    model_options(validate)
     validate.add_argument("--apply-chat-template", action=argparse.BooleanOptionalAction, default=None)
     validate.add_argument("--tolerance", type=float, default=1e-4, help="largest |Δ log-likelihood| allowed")
 
@@ -137,12 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     backend.add_argument("--reference", default="smollm2", help="the reference (default smollm2 on transformers)")
     backend.add_argument("--reference-args", help="k=v,k2=v2 for --reference")
     backend.add_argument("--tasks", default="sib200,xcopa", help="log-likelihood tasks (default sib200,xcopa)")
-    backend.add_argument("--langs", help="comma-separated language codes (default: all eight)")
-    backend.add_argument("--limit", type=positive_int, default=3, help="items per task and language (default 3)")
-    backend.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data)")
-    backend.add_argument("--seed", type=int, default=1234)
-    backend.add_argument("--batch-size", type=positive_int, default=8)
-    backend.add_argument("--device", default="cpu")
+    sample_options(backend, 3, "items per task and language (default 3)")
+    model_options(backend)
     backend.add_argument("--tolerance", type=float, default=None,
                          help="largest mean |Δ log-likelihood| per continuation token, in nats (default 0.25: "
                               "a 4-bit server passes, a one-token shift does not)")

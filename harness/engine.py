@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
 from harness import prefix
@@ -63,8 +63,11 @@ class Engine:
     def _path(self, name: str, n: int) -> None:
         self.counts.paths[name] = self.counts.paths.get(name, 0) + n
 
+    def _key(self, kind: str, request: object) -> str:
+        return self.cache.key(kind, request) if self.cache else _memo_key(kind, request)
+
     def _lookup(self, kind: str, requests: list, ahead: bool = False) -> tuple[list[str], dict[str, object]]:
-        keys = [self.cache.key(kind, r) if self.cache else _memo_key(kind, r) for r in requests]
+        keys = [self._key(kind, r) for r in requests]
         known = {k: self._memo[k] for k in keys if k in self._memo}
         stored = {}
         if self.cache:
@@ -157,15 +160,10 @@ class Engine:
         known.update(new)
         return [known[k] for k in keys]
 
-
     def remember_generations(self, requests: list[tuple[str, dict]], outputs: list[str]) -> None:
         """Generations computed ahead elsewhere (another worker of the run) for these requests: the units'
         own calls find them, counted as they would be had this engine computed them ahead."""
-        new = {}
-        for (context, kwargs), output in zip(requests, outputs):
-            key = self.cache.key("generate_until", [context, kwargs]) if self.cache else \
-                _memo_key("generate_until", [context, kwargs])
-            new[key] = output
+        new = {self._key("generate_until", [c, k]): output for (c, k), output in zip(requests, outputs)}
         if self.cache:  # what the cache holds is found there, and counted as cached as in a local run
             stored = self.cache.get_many(list(new))
             new = {k: v for k, v in new.items() if k not in stored}
@@ -177,9 +175,9 @@ def merge_counts(counts: list[Counters]) -> Counters:
     """The counters of several engines (the workers of one run) added up."""
     total = Counters()
     for c in counts:
-        for name in ("requests", "cached", "deduplicated", "model_requests", "forward_tokens", "model_seconds",
-                     "load_seconds"):
-            setattr(total, name, getattr(total, name) + getattr(c, name))
+        for f in fields(Counters):
+            if f.name != "paths":
+                setattr(total, f.name, getattr(total, f.name) + getattr(c, f.name))
         for path, n in c.paths.items():
             total.paths[path] = total.paths.get(path, 0) + n
     return total

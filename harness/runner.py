@@ -474,9 +474,6 @@ def execute(config: RunConfig, resume: Path | None = None) -> tuple[Path, list[d
         scores += unit_scores(unit, results)
 
     worker.close()
-    cache = worker.cache
-    chat = worker.chat
-    engine = worker.engine
     manifest = {
         "format_version": FORMAT_VERSION,
         "harness": {"name": "octoglot", "version": __version__},
@@ -485,7 +482,7 @@ def execute(config: RunConfig, resume: Path | None = None) -> tuple[Path, list[d
         "command": config.command,
         "model": {"name": config.model, "backend": spec.backend, "args": public_args(spec.args),
                   "identity": spec.identity, "batch_size": config.batch_size, "device": config.device,
-                  "chat_template": chat},
+                  "chat_template": worker.chat},
         "versions": versions(),
         "seeds": {"sampling": config.seed, "python": config.seed, "torch": config.seed, "langdetect": 0},
         "langid": {"detector": langid.current_detector()},
@@ -493,8 +490,8 @@ def execute(config: RunConfig, resume: Path | None = None) -> tuple[Path, list[d
         "data_dir": str(data_dir.path) if data_dir else None,
         "executor": executor,
         "backend_check": backend_check.summary(checked) if (checked := backend_check.stored(spec)) else None,
-        "requests": asdict(engine.counts),
-        "response_cache": str(cache.db_path) if cache else None,
+        "requests": asdict(worker.engine.counts),
+        "response_cache": str(worker.cache.db_path) if worker.cache else None,
         "units": [u.info for u in units],
         "skipped": skipped,
         "wall_seconds": round(time.time() - started, 2),
