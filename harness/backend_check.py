@@ -15,7 +15,7 @@ the bundled model on transformers, the same weights as the bundled GGUF a server
 - ``verdict``: ``agrees`` when every request was answered and the mean |Δ| per token ≤ ``tolerance``;
   ``disagrees`` when it is beyond; ``failed`` when the backend answered with an error.
 
-``TOLERANCE`` is 0.25 nats per token. Measured on SIB-200 + XCOPA (en de th it, 2 items each, 64 requests) against
+``TOLERANCE`` is 0.25 nats per token. Measured (``bench/llama_cpp_agreement.py``) on SIB-200 + XCOPA (en de th it, 2 items each, 64 requests) against
 the bundled SmolLM2 in float32: llama.cpp computing correctly on the Q4_1 GGUF (its own ``eval`` and logits, so
 4-bit weights and 8-bit activations) differs by 0.051 nats/token on average (max 0.23 per token, 1.31 per
 request; the same option picked on every item); llama_cpp.server's echo log-probabilities, shifted by one
