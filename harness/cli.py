@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from harness import __version__
-from harness.errors import OctoglotError
+from harness.core.errors import OctoglotError
 
 EXAMPLES = """examples:
   octoglot run --model smollm2 --suite quick
@@ -158,19 +158,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness import languages, tasks
-    from harness.runner import RunConfig, execute, resume_config
+    from harness.core import languages
+    from harness.execution.plan import RunConfig
+    from harness.execution.run import resume_config
+    from harness.tasks import registry, suites
 
     if args.resume:
-        run_dir, scores, failed = execute(resume_config(Path(args.resume)), resume=Path(args.resume))
-        return finish_run(args.resume, run_dir, scores, failed)
+        return run_and_score(resume_config(Path(args.resume)), args.resume, resume=Path(args.resume))
     if not args.tasks and not args.suite:
         raise OctoglotError("run: give --tasks or --suite (see `octoglot tasks`)")
     limit = args.limit
     if args.suite:
-        suite_tasks, suite_limits = tasks.get_suite(args.suite)
-        limit = limit or suite_limits
-    chosen = tasks.parse_tasks(args.tasks) if args.tasks else suite_tasks
+        suite_tasks, suite_limits = suites.get_suite(args.suite)
+        limit = suite_limits if limit is None else limit
+    chosen = registry.parse_tasks(args.tasks) if args.tasks else suite_tasks
     config = RunConfig(model=args.model, model_args=args.model_args, tasks=chosen,
                        langs=languages.parse_langs(args.langs), limit=limit, seed=args.seed,
                        output=Path(args.output), data_dir=args.data_dir, batch_size=args.batch_size,
@@ -179,72 +180,72 @@ def cmd_run(args: argparse.Namespace) -> int:
                        ray_address=args.ray_address, ray_workers=args.ray_workers)
     if args.executor != "ray" and (args.ray_address or args.ray_workers):
         raise OctoglotError("--ray-address/--ray-workers: only with --executor ray")
-    run_dir, scores, failed = execute(config)
-    return finish_run(args.model, run_dir, scores, failed)
+    return run_and_score(config, args.model)
+
+
+def run_and_score(config, label: str, resume: Path | None = None) -> int:
+    """Execute the run, score it into results.json, print the table; 1 when a sample failed."""
+    from harness.core.backend_verdicts import flag
+    from harness.execution.run import execute
+    from harness.reporting.terminal import print_table
+    from harness.scoring.aggregate import write_results
+
+    executed = execute(config, resume=resume)
+    scores = write_results(executed.run_dir, executed.units, executed.results)
+    run_dir = executed.run_dir
+    print_table(scores, title=f"{label}: primary metric (task × language)")
+    print(f"run directory: {run_dir}")
+    warning = flag(executed.manifest.get("backend_check"))
+    if warning:
+        print(f"octoglot: warning: {warning}", file=sys.stderr)
+    if executed.failed:
+        print(f"octoglot: {executed.failed} sample(s) failed{first_error(executed)}; see 'error' in "
+              f"{run_dir}/samples", file=sys.stderr)
+        return 1
+    return 0
+
+
+def first_error(executed) -> str:
+    """' (task/lang: the first recorded error)', so the one stderr line says what went wrong."""
+    for unit, results in zip(executed.units, executed.results):
+        error = next((r.error for r in results if r.error), None)
+        if error:
+            return f" (first: {unit.task.id}/{unit.lang}: {error})"
+    return ""
 
 
 def cmd_check_backend(args: argparse.Namespace) -> int:
     import json
 
-    from harness import backend_check, languages, tasks
+    from harness.core import languages
+    from harness.core.backend_verdicts import flag
+    from harness.interop import backend_check
+    from harness.tasks import registry
 
     tolerance = backend_check.TOLERANCE if args.tolerance is None else args.tolerance
-    if not tolerance > 0:
-        raise OctoglotError(f"--tolerance: expected a positive number of nats, got {args.tolerance}")
+    if not tolerance >= 0:
+        raise OctoglotError(f"--tolerance: expected a non-negative number of nats, got {args.tolerance}")
     result = backend_check.check(args.model, args.model_args, args.reference, args.reference_args,
-                                 tasks.parse_tasks(args.tasks), languages.parse_langs(args.langs), args.limit,
+                                 registry.parse_tasks(args.tasks), languages.parse_langs(args.langs), args.limit,
                                  args.data_dir, args.seed, args.batch_size, args.device, tolerance)
     print(json.dumps(result, indent=2, ensure_ascii=False) if args.format == "json" else backend_check.markdown(result))
-    line = backend_check.flag(result)
+    line = flag(result)
     if line:
         print(f"octoglot: {line}", file=sys.stderr)
         return 1
     return 0
 
 
-def finish_run(label: str, run_dir: Path, scores: list[dict], failed: int) -> int:
-    import json
-
-    from harness.backend_check import flag
-    from harness.report import print_table
-
-    print_table(scores, title=f"{label}: primary metric (task × language)")
-    print(f"run directory: {run_dir}")
-    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    warning = flag(manifest.get("backend_check"))
-    if warning:
-        print(f"octoglot: warning: {warning}", file=sys.stderr)
-    if failed:
-        print(f"octoglot: {failed} sample(s) failed{first_error(run_dir)}; see 'error' in {run_dir}/samples",
-              file=sys.stderr)
-        return 1
-    return 0
-
-
-def first_error(run_dir: Path) -> str:
-    """' (task/lang: the first recorded error)', so the one stderr line says what went wrong."""
-    import json
-
-    for path in sorted(run_dir.glob("samples/*/*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            error = json.loads(line).get("error") if line.strip() else None
-            if error:
-                return f" (first: {path.stem}/{path.parent.name}: {error})"
-    return ""
-
-
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from harness import data, packs
-    from harness.languages import LANGUAGES
-    from harness.tasks import TASKS, check_pack
+    from harness.core.languages import LANGUAGES
+    from harness.tasks import data, packs
+    from harness.tasks.registry import all_tasks
 
     data_dir = data.resolve_data_dir(args.data_dir)
     all_packs = packs.all_packs()
-    for code, pack in all_packs.items():
-        check_pack(pack, packs.pack_path(LANGUAGES[code]))
     header = f"{'task':<14}" + "".join(f"{code:>8}" for code in LANGUAGES) + "  description"
     print(header)
-    for task in TASKS.values():
+    for task in all_tasks().values():
         cells = []
         for code in LANGUAGES:
             entry = all_packs[code].tasks.get(task.id)
@@ -257,7 +258,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_data_verify(args: argparse.Namespace) -> int:
-    from harness import data, packs
+    from harness.tasks import data, packs
 
     data_dir = data.resolve_data_dir(args.data_dir)
     if data_dir is None:
@@ -282,21 +283,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "tasks":
             return cmd_tasks(args)
         if args.command == "leaderboard":
-            from harness import leaderboard
+            from harness.reporting import writers
 
-            return leaderboard.main(args)
+            return writers.main(args)
         if args.command == "export":
-            from harness import export
+            from harness.interop import export
 
             return export.main(args)
         if args.command == "validate":
-            from harness import validate
+            from harness.interop import validate
 
             return validate.main(args)
         if args.command == "check-backend":
             return cmd_check_backend(args)
         if args.command == "compare":
-            from harness import compare
+            from harness.reporting import compare
 
             return compare.main(args)
         return cmd_data_verify(args)

@@ -1,0 +1,24 @@
+"""``--limit N``: a seeded sample of items, never the first N rows.
+
+Items are ranked by sha256(seed, item id) and the N lowest are kept, in their
+original order. The rank depends on the id only, so in a parallel set (SIB-200,
+FLORES, MGSM: the same ids in every language) every language gets the same items,
+and a larger N keeps every item a smaller N chose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from harness.core.records import Sample
+
+
+def rank(seed: int, item_id: str) -> str:
+    return hashlib.sha256(f"{seed}:{item_id}".encode("utf-8")).hexdigest()
+
+
+def seeded_subset(samples: list[Sample], limit: int | None, seed: int) -> list[Sample]:
+    if limit is None or limit >= len(samples):
+        return list(samples)
+    chosen = set(sorted((s.id for s in samples), key=lambda i: rank(seed, i))[:limit])
+    return [s for s in samples if s.id in chosen]

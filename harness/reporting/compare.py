@@ -1,0 +1,375 @@
+"""``octoglot compare RUN_A RUN_B``: is one run's model better than the other's, task by task and
+language by language, beyond what chance on these items explains?
+
+For every (task, language) both run directories hold, on the task's primary metric as both runs recorded it
+(its facts read from the runs: kind, scale, which direction is better):
+
+- like with like first: a cell whose task version, prompt hash, data checksum, item limit, sampling seed,
+  generation settings or language detector differ (``runs.mismatch``), or whose primary metric or its facts
+  differ, is listed with the reason and not tested; so is one whose items' own prompt hashes or references
+  differ, or that has no item both runs scored;
+- items are matched by id, on the ids both runs scored without an error; a run's failed samples are
+  counted on the cell (``errors_a``, ``errors_b``);
+- the test is paired: exact McNemar for ``binary`` metrics, sacrebleu's paired bootstrap over segments for
+  ``corpus`` metrics (chrF++, BLEU: the per-segment statistics stored on the records; format 1 runs stored
+  none, so they are recomputed from the stored hypotheses and references), the same paired bootstrap on the
+  mean for ``continuous`` per-item metrics (SQuAD F1);
+- p-values are Holm-corrected over all tested cells of the comparison; the verdict is "A better" or
+  "B better" where the corrected p-value is below alpha (0.05), else "no significant difference"; "better"
+  follows the metric's direction (lower is better for some).
+
+Scores and the difference Δ = B − A are computed on the matched items, so they can differ from the
+runs' own ``results.json`` when one run has errors the other has not. Cross-lingual consistency
+(``harness.consistency``) of both runs is reported beside, over the languages compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from harness.core.errors import OctoglotError
+from harness.core.languages import ordered
+from harness.reporting import consistency
+from harness.reporting.markdown import md_table
+from harness.reporting.runs import Run, load_run, mismatch
+from harness.scoring import statistics as stats
+from harness.scoring.statistics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+from harness.tasks.registry import all_tasks
+
+ALPHA = 0.05
+VERDICTS = ("A better", "B better", "no significant difference", "not compared")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (task, language) of the comparison. ``test`` is None when it was not compared (``reason``)."""
+
+    task: str
+    lang: str
+    metric: str | None
+    test: str | None = None  # "mcnemar", "paired bootstrap" (corpus metric) or "paired bootstrap (mean)"
+    n: int = 0  # matched items
+    score_a: float | None = None
+    score_b: float | None = None
+    delta: float | None = None  # B - A
+    p_value: float | None = None
+    p_holm: float | None = None
+    verdict: str = "not compared"
+    reason: str | None = None
+    detail: dict = field(default_factory=dict)  # McNemar: b, c; bootstrap: ci95, resamples, signature
+    errors_a: int = 0  # samples of the cell that failed with a model error in run A
+    errors_b: int = 0
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class Comparison:
+    run_a: Path
+    run_b: Path
+    model_a: str
+    model_b: str
+    alpha: float
+    cells: list[Cell]
+    consistency: pd.DataFrame  # task, lang, agree_with_en_a/_b, n_a/_b; per task: langs, n_langs, solved_in_all_a/_b,
+    # n_all_a/_b
+
+    @property
+    def tested(self) -> list[Cell]:
+        return [c for c in self.cells if c.test is not None]
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Per language (and ``all``): how many cells got each verdict."""
+        out: dict[str, dict[str, int]] = {}
+        for lang in ordered({c.lang for c in self.cells}) + ["all"]:
+            counts = Counter(c.verdict for c in self.cells if lang in ("all", c.lang))
+            out[lang] = {verdict: counts.get(verdict, 0) for verdict in VERDICTS}
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "a": {"path": str(self.run_a), "model": self.model_a},
+            "b": {"path": str(self.run_b), "model": self.model_b},
+            "delta": "B - A",
+            "alpha": self.alpha,
+            "correction": f"holm over {len(self.tested)} tests",
+            "cells": [_clean(asdict(c)) for c in self.cells],
+            "summary": self.summary(),
+            "consistency": {
+                "languages": _clean(self.consistency[_LANG_COLUMNS].to_dict(orient="records")),
+                "tasks": _clean(_per_task(self.consistency).to_dict(orient="records")),
+            },
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
+
+    def to_markdown(self) -> str:
+        lines = [
+            f"# Comparison: A = {_inline(self.model_a)} vs B = {_inline(self.model_b)}",
+            "",
+            f"- A: `{_inline(str(self.run_a))}`",
+            f"- B: `{_inline(str(self.run_b))}`",
+            "",
+            "Δ = B − A on the task's primary metric, over the items both runs scored without an error "
+            "(matched by item id; errors: samples that failed with a model error in A / B). "
+            "Tests: exact McNemar for 0/1 metrics (b: only A right, c: only B right); "
+            f"sacrebleu's paired bootstrap over segments for corpus metrics, and over items for the mean of other "
+            f"per-item metrics ({BOOTSTRAP_RESAMPLES} resamples, 95% CI of Δ). "
+            f"p (Holm): Holm-corrected over the {len(self.tested)} tests; verdict where p (Holm) < {self.alpha}.",
+            "",
+        ]
+        header = ["task", "lang", "metric", "n", "errors", "A", "B", "Δ (B − A)", "test", "p", "p (Holm)",
+                  "verdict"]
+        rows = []
+        for c in self.cells:
+            errors = f"{c.errors_a} / {c.errors_b}"
+            if c.test is None:
+                rows.append([c.task, c.lang, c.metric or "", "", errors, "", "", "", "", "", "",
+                             f"not compared: {c.reason}"])
+            else:
+                better = "" if c.higher_is_better else " (lower is better)"
+                rows.append([c.task, c.lang, f"{c.metric}{better}", str(c.n), errors, _score(c, c.score_a),
+                             _score(c, c.score_b), _score(c, c.delta, signed=True),
+                             _test_text(c), _p(c.p_value), _p(c.p_holm), c.verdict])
+        lines += md_table(header, rows)
+        lines += ["", "## Summary", ""]
+        summary = self.summary()
+        lines += md_table(["lang", *VERDICTS], [[lang, *(str(counts[v]) for v in VERDICTS)]
+                                              for lang, counts in summary.items()])
+        total = summary["all"]
+        lines += ["", f"A better in {total['A better']}, B better in {total['B better']}, no significant "
+                      f"difference in {total['no significant difference']} of {len(self.tested)} compared "
+                      f"cells; {total['not compared']} not compared."]
+        lines += ["", "## Cross-lingual consistency", ""]
+        frame = self.consistency
+        if frame.empty:
+            lines.append("No parallel task with a 0/1 metric was compared in at least two languages.")
+        else:
+            lines += ["Share of items whose correctness in the language agrees with English (same item id), and "
+                      "share of items solved in every compared language of the task; descriptive, no test.", ""]
+            lines += md_table(["task", "lang", "agree with en (A)", "agree with en (B)", "n (A)", "n (B)"],
+                            [[r.task, r.lang, _share(r.agree_with_en_a), _share(r.agree_with_en_b),
+                              str(r.n_a), str(r.n_b)] for r in frame.itertuples()])
+            lines.append("")
+            lines += md_table(["task", "languages", "solved in all (A)", "solved in all (B)", "n (A)", "n (B)"],
+                            [[r.task, r.langs.replace(",", ", "), _share(r.solved_in_all_a), _share(r.solved_in_all_b),
+                              str(r.n_all_a), str(r.n_all_b)] for r in _per_task(frame).itertuples()])
+        return "\n".join(lines) + "\n"
+
+
+_LANG_COLUMNS = ["task", "lang", "agree_with_en_a", "agree_with_en_b", "n_a", "n_b"]
+_TASK_COLUMNS = ["task", "langs", "n_langs", "solved_in_all_a", "solved_in_all_b", "n_all_a", "n_all_b"]
+_CONSISTENCY_COLUMNS = _LANG_COLUMNS + _TASK_COLUMNS[1:]
+
+
+def _per_task(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[_TASK_COLUMNS].drop_duplicates("task").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------- formatting
+
+def _inline(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _score(cell: Cell, value: float, signed: bool = False) -> str:
+    digits = 2 if cell.test == "paired bootstrap" else 4
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def _p(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _share(value: float) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+
+
+def _test_text(cell: Cell) -> str:
+    if cell.test == "mcnemar":
+        return f"McNemar exact (b={cell.detail['b']}, c={cell.detail['c']})"
+    low, high = cell.detail["ci95"]
+    return f"{cell.test}, 95% CI [{_score(cell, low, True)}, {_score(cell, high, True)}]"
+
+
+def _clean(obj):
+    """NaN -> None, numpy scalars -> Python, for strict JSON."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    return obj
+
+
+# ---------------------------------------------------------------------------------------------- comparing
+
+def _scored(run: Run, task: str, lang: str, metric: str | None) -> dict[str, dict]:
+    """Item id -> sample record, for records without an error (and with ``metric`` when given)."""
+    out: dict[str, dict] = {}
+    for record in run.samples(task, lang):
+        if record.get("error") is not None:
+            continue
+        if metric is not None and metric not in (record.get("metrics") or {}):
+            continue
+        key = str(record["id"])
+        if key in out:
+            raise OctoglotError(f"run folder {run.path}: samples/{lang}/{task}.jsonl: item id '{key}' appears twice")
+        out[key] = record
+    return out
+
+
+def _format_1_statistics(run: Run, task: str, lang: str, metric: str, records: list[dict]) -> list[list[float]]:
+    """Format 1 stored no per-segment statistics: sacrebleu's, recomputed from the stored hypotheses and references
+    (the translation family was the only one with corpus metrics then)."""
+    from harness.tasks.families.translation import clean_hypothesis, make_metric, segment_statistics
+
+    hypotheses = [str(r["extracted"]) if r.get("extracted") is not None else clean_hypothesis(r.get("response") or "")
+                  for r in records]
+    references = [str(r["target"]) for r in records]
+    return segment_statistics(hypotheses, references, make_metric(metric, run.target_lang(task, lang)))
+
+
+def _statistics(run: Run, task: str, lang: str, metric: str, records: list[dict]) -> list[list[float]]:
+    if run.version == 1:
+        return _format_1_statistics(run, task, lang, metric, records)
+    missing = next((r["id"] for r in records if metric not in (r.get("statistics") or {})), None)
+    if missing is not None:
+        raise OctoglotError(f"run folder {run.path}: samples/{lang}/{task}.jsonl: item {missing} has no {metric} "
+                            "statistics")
+    return [r["statistics"][metric] for r in records]
+
+
+def _corpus_scorer(task: str, metric: str):
+    """The corpus score of summed statistics, from the family that declares the metric (a run stores the
+    statistics and the metric's facts, not code); None when no installed family declares it."""
+    known = all_tasks().get(task)
+    declared = next((m for m in known.metrics if m.name == metric), None) if known else None
+    return declared.from_statistics if declared is not None and declared.kind == "corpus" else None
+
+
+def _compare_cell(a: Run, b: Run, task: str, lang: str, resamples: int, seed: int) -> Cell:
+    metric = a.primary(task)
+    errors = {"errors_a": a.n_errors(task, lang), "errors_b": b.n_errors(task, lang)}
+    if metric is None or b.primary(task) is None:
+        return Cell(task, lang, metric or b.primary(task), reason="no primary-metric score in both runs", **errors)
+    facts = a.facts(task, metric)
+    if b.primary(task) != metric or b.facts(task, metric) != facts:
+        return Cell(task, lang, metric, reason=f"primary metric or its facts differ ({metric} {facts} vs "
+                                               f"{b.primary(task)} {b.facts(task, b.primary(task))})", **errors)
+    errors["higher_is_better"] = facts["higher_is_better"]
+    reason = mismatch(a, b, task, lang)
+    if reason is not None:
+        return Cell(task, lang, metric, reason=reason, **errors)
+    corpus = facts["kind"] == "corpus"
+    per_item = None if corpus else metric
+    recs_a, recs_b = _scored(a, task, lang, per_item), _scored(b, task, lang, per_item)
+    ids = [i for i in recs_a if i in recs_b]
+    if not ids:
+        return Cell(task, lang, metric, reason="no item scored without an error in both runs", **errors)
+    differing = [i for i in ids if recs_a[i].get("prompt_hash") != recs_b[i].get("prompt_hash")]
+    if differing:
+        return Cell(task, lang, metric, reason=f"item prompt hash differs for {len(differing)} item(s) "
+                                               f"(first: id '{differing[0]}')", **errors)
+    if corpus:
+        differing = [i for i in ids if str(recs_b[i]["target"]) != str(recs_a[i]["target"])]
+        if differing:
+            return Cell(task, lang, metric, reason=f"reference differs for {len(differing)} item(s) "
+                                                   f"(first: id '{differing[0]}')", **errors)
+        score_fn = _corpus_scorer(task, metric)
+        if score_fn is None:
+            return Cell(task, lang, metric, reason=f"corpus metric {metric} of a task no installed family declares "
+                                                   "(name its module in $OCTOGLOT_FAMILIES)", **errors)
+        stats_a = _statistics(a, task, lang, metric, [recs_a[i] for i in ids])
+        stats_b = _statistics(b, task, lang, metric, [recs_b[i] for i in ids])
+        result = stats.paired_bootstrap(stats_a, stats_b, score_fn, resamples=resamples, seed=seed)
+        signature = next((s.get("signature") for s in a.scores if s["task"] == task and s["lang"] == lang
+                          and s["metric"] == metric), None)
+        return Cell(task, lang, metric, "paired bootstrap", len(ids), result["score_a"], result["score_b"],
+                    result["delta"], result["p_value"],
+                    detail={"ci95": result["ci95"], "resamples": resamples, "seed": seed, "signature": signature},
+                    **errors)
+    values_a = [recs_a[i]["metrics"][metric] for i in ids]
+    values_b = [recs_b[i]["metrics"][metric] for i in ids]
+    score_a, score_b = sum(values_a) / len(ids), sum(values_b) / len(ids)
+    if facts["kind"] == "binary":
+        for run, values in ((a, values_a), (b, values_b)):
+            odd = next((v for v in values if v not in (0, 1)), None)
+            if odd is not None:
+                raise OctoglotError(f"run folder {run.path}: samples/{lang}/{task}.jsonl: {metric} must be 0 or 1, "
+                                    f"got {odd}")
+        result = stats.paired_binary(values_a, values_b)
+        return Cell(task, lang, metric, "mcnemar", len(ids), score_a, score_b, score_b - score_a, result["p_value"],
+                    detail={"b": result["b"], "c": result["c"]}, **errors)
+    table, score_fn = stats.mean_statistics(values_a)
+    result = stats.paired_bootstrap(table, stats.mean_statistics(values_b)[0], score_fn,
+                                    resamples=resamples, seed=seed)
+    return Cell(task, lang, metric, "paired bootstrap (mean)", len(ids), score_a, score_b, score_b - score_a,
+                result["p_value"], detail={"ci95": result["ci95"], "resamples": resamples, "seed": seed}, **errors)
+
+
+def _consistency(a: Run, b: Run, cells: list[Cell]) -> pd.DataFrame:
+    """Both runs' consistency, per task over the languages compared for it (so "all" means the same)."""
+    compared: dict[str, set[str]] = {}
+    for cell in cells:
+        if cell.test is not None and consistency.eligible(a, cell.task) and consistency.eligible(b, cell.task):
+            compared.setdefault(cell.task, set()).add(cell.lang)
+    frames = []
+    for task, langs in compared.items():
+        if len(langs) < 2:
+            continue
+        ta = consistency.table(a, tasks=[task], langs=langs)
+        tb = consistency.table(b, tasks=[task], langs=langs)
+        frames.append(ta.merge(tb, on=["task", "lang", "n_langs", "langs"], suffixes=("_a", "_b")))
+    if not frames:
+        return pd.DataFrame(columns=_CONSISTENCY_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[_CONSISTENCY_COLUMNS]
+
+
+def compare(run_a: Path, run_b: Path, *, alpha: float = ALPHA, resamples: int = BOOTSTRAP_RESAMPLES,
+            seed: int = BOOTSTRAP_SEED) -> Comparison:
+    """Compare two run directories cell by cell (see the module docstring). Raises ``OctoglotError``
+    when they share no comparable (task, language) cell."""
+    a, b = load_run(run_a), load_run(run_b)
+    task_order = list(dict.fromkeys([*a.tasks(), *b.tasks()]))
+    lang_order = ordered({lang for _, lang in a.units} | {lang for _, lang in b.units})
+    shared = sorted(a.units.keys() & b.units.keys(), key=lambda cell: (task_order.index(cell[0]),
+                                                                        lang_order.index(cell[1])))
+    cells = [_compare_cell(a, b, task, lang, resamples, seed) for task, lang in shared]
+    tested = [c for c in cells if c.test is not None]
+    if not tested:
+        why = ("share no (task, language)" if not shared else
+               f"share {len(shared)} (task, language) cell(s) but none is comparable "
+               f"({cells[0].task}/{cells[0].lang}: {cells[0].reason})")
+        raise OctoglotError(f"compare: run folders {a.path} and {b.path} {why}")
+    adjusted = iter(stats.holm([c.p_value for c in tested]))
+    final = []
+    for c in cells:
+        if c.test is None:
+            final.append(c)
+            continue
+        p_holm = next(adjusted)
+        b_higher = c.delta > 0
+        verdict = ("no significant difference" if not p_holm < alpha or c.delta == 0 else
+                   "B better" if b_higher == c.higher_is_better else "A better")
+        final.append(replace(c, p_holm=p_holm, verdict=verdict))
+    return Comparison(a.path, b.path, a.model, b.model, alpha, final, _consistency(a, b, final))
+
+
+# ---------------------------------------------------------------------------------------------- command line
+
+def main(args: argparse.Namespace) -> int:
+    comparison = compare(Path(args.run_a), Path(args.run_b), alpha=getattr(args, "alpha", ALPHA))
+    sys.stdout.write(comparison.to_json() + "\n" if args.format == "json" else comparison.to_markdown())
+    return 0

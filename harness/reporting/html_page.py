@@ -1,0 +1,143 @@
+"""The leaderboard as one self-contained HTML page (``index.html``).
+
+Inline CSS and JavaScript only: no CDN, no fonts, no requests (a Content-Security-Policy says so to the browser).
+Every string that comes from a run (model labels, folders, arguments, notes) goes through ``html.escape``; no run
+data is embedded in a script block: the sorting script reads the numbers from ``data-sort`` attributes.
+Clicking a column header sorts the rows by it (numbers: best first, then the other way; no score stays last).
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+from harness.reporting.leaderboard import AVERAGE_CI, SCALE, Leaderboard, Table
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+
+CSS = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
+nav a { margin-right: .8em; }
+table { border-collapse: collapse; margin: .5em 0 1.5em; }
+caption { caption-side: bottom; text-align: left; font-size: 12px; color: #555; max-width: 70em; padding-top: .3em; }
+th, td { border: 1px solid #ccc; padding: .25em .5em; white-space: pre-wrap; }
+td { text-align: right; font-variant-numeric: tabular-nums; }
+thead th { background: #f2f2f2; cursor: pointer; user-select: none; }
+thead th[aria-sort=descending]::after { content: " \\25BC"; }
+thead th[aria-sort=ascending]::after { content: " \\25B2"; }
+tbody th { text-align: left; font-weight: normal; }
+.ci { color: #666; font-size: 11px; }
+.rank { font-weight: bold; }
+.mark { color: #b00; font-weight: bold; }
+"""
+
+JS = """
+(function () {
+  function sortKey(cell, numeric) {
+    if (!numeric) { return cell.textContent; }
+    var value = parseFloat(cell.getAttribute("data-sort"));
+    return isNaN(value) ? null : value;
+  }
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    var heads = table.tHead.rows[0].cells;
+    Array.prototype.forEach.call(heads, function (th, col) {
+      th.addEventListener("click", function () {
+        var numeric = th.getAttribute("data-type") === "num";
+        var now = th.getAttribute("aria-sort");
+        var dir = now ? (now === "descending" ? "ascending" : "descending") : (numeric ? "descending" : "ascending");
+        Array.prototype.forEach.call(heads, function (other) { other.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", dir);
+        var sign = dir === "ascending" ? 1 : -1;
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = sortKey(a.cells[col], numeric), y = sortKey(b.cells[col], numeric);
+          if (x === null || y === null) { return (x === null) - (y === null); }
+          return sign * (numeric ? x - y : x.localeCompare(y));
+        });
+        rows.forEach(function (row) { body.appendChild(row); });
+      });
+    });
+  });
+})();
+"""
+
+
+def _colour(value: float) -> str:
+    """Red (0) through yellow to green (100), light enough for dark text."""
+    hue = 120 * min(max(value, 0.0), 100.0) / 100
+    return f"background: hsl({hue:.0f}, 70%, 75%)"
+
+
+def _cell(row, heat: bool) -> str:
+    if row is None:
+        return '<td data-sort="">–</td>'
+    parts = [f"{row.value:.1f}"]
+    if not (math.isnan(row.ci_low) or math.isnan(row.ci_high)):
+        parts.append(f'<span class="ci">[{row.ci_low:.1f}, {row.ci_high:.1f}]</span>')
+    if row["rank"] == row["rank"]:
+        parts.append(f'<span class="rank">#{int(row["rank"])}</span>')
+    else:
+        parts.append(f'<span class="mark">{escape(row.mark)}</span>')
+    style = f' style="{_colour(row.value)}"' if heat else ""
+    title = f' title="{escape(row.note)}"' if row.note else ""
+    return f'<td data-sort="{row.value:.6f}"{style}{title}>{" ".join(parts)}</td>'
+
+
+def table_html(table: Table, heat: bool = False) -> str:
+    cells = {(r.model, r.column): r for _, r in table.cells.iterrows()}
+    head = '<th data-type="text">model</th>' + "".join(f'<th data-type="num">{escape(c)}</th>' for c in table.columns)
+    body = []
+    for model in table.models:
+        row = "".join(_cell(cells.get((model, c)), heat) for c in table.columns)
+        body.append(f'<tr><th scope="row">{escape(model)}</th>{row}</tr>')
+    return (f'<table class="sortable" id="{escape(table.key)}">\n<caption>{escape(table.caption)}</caption>\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>")
+
+
+def _section(table: Table, heat: bool = False) -> str:
+    title = f"<h3>{escape(table.title)}</h3>"
+    return f'<section id="s-{escape(table.key)}">\n{title}\n{table_html(table, heat)}\n</section>'
+
+
+def _runs_html(board: Leaderboard) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in board.runs.columns)
+    rows = ["<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>"
+            for row in board.runs.itertuples(index=False)]
+    return f'<table id="runs"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def render(board: Leaderboard) -> str:
+    def links(tables):
+        return " ".join(f'<a href="#s-{escape(t.key)}">{escape(t.key.split(":", 1)[-1])}</a>' for t in tables)
+
+    notes = "".join(f"<li>{escape(n)}</li>" for n in board.notes)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<title>octoglot leaderboard</title>
+<style>{CSS}</style>
+</head>
+<body>
+<h1>octoglot leaderboard</h1>
+<p>{escape(SCALE)} {escape(AVERAGE_CI)} Click a column header to sort.</p>
+<nav><a href="#s-overall">overall</a> <a href="#s-languages">heatmap</a> | tasks: {links(board.by_task.values())}
+| languages: {links(board.by_lang.values())} | <a href="#notes">notes</a> <a href="#s-runs">runs</a></nav>
+<h2>Overall</h2>
+{_section(board.overall)}
+<h2>Heatmap: model × language</h2>
+{_section(board.languages, heat=True)}
+<h2>By task</h2>
+{"".join(_section(t) for t in board.by_task.values())}
+<h2>By language</h2>
+{"".join(_section(t) for t in board.by_lang.values())}
+<h2 id="notes">Notes</h2>
+<ul>{notes}</ul>
+<h2 id="s-runs">Runs</h2>
+{_runs_html(board)}
+<script>{JS}</script>
+</body>
+</html>
+"""

@@ -1,0 +1,285 @@
+"""``octoglot leaderboard``: comparison tables from stored run directories (no model).
+
+What goes into a table (every fact read from the run directories, never from today's task registry)
+- Each task's primary metric (the score row marked ``primary``), on a 0–100 scale: a metric recorded on a 0–1
+  scale × 100, one recorded on 0–100 (chrF++, BLEU) as it is.
+- A cell: the score, its 95% CI (the row's ``ci95`` when stored, else value ± 1.96 · stderr) and its rank among the
+  models in that column (1 = best, the lowest value first where the metric's lower values are better; ties share
+  the lower rank: 1, 1, 3; values are compared at 9 decimals). Intervals are clipped to [0, 100].
+- Like with like: in each (task, language) the reference setting is the comparable key (``runs.comparable_key``:
+  task version, prompt hash, data checksum/revision, item limit, seed, generation settings, language detector)
+  that most runs share (a tie goes to the run listed first). A cell with another key is marked † with the reason
+  (``runs.mismatch``), shown, never ranked and left out of every average.
+- A cell whose run recorded model errors on some of its samples is marked ✗ with the count: its score covers
+  only the samples that were answered, so it is shown, never ranked and left out of every average.
+- Averages over tasks leave out tasks whose primary metric is better when lower (a note says which).
+- Averages are macro averages: per task, the mean over its languages; overall, the mean over tasks of those task
+  means (each task weighs the same, each language weighs the same within a task). Their CI is normal:
+  mean ± 1.96 · sqrt(Σ se_i²) / k, treating the k averaged scores as independent estimates. An average over fewer
+  cells than other models have (a cell missing or †) is marked ‡, shown and never ranked.
+- One model label with several item limits: the runs are kept as separate rows, labelled ``model [limit N]``, and
+  like-with-like marking then applies between those rows as between models. The same row label scoring the same
+  (task, language) in two run folders is refused with an error naming both folders.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.core.backend_verdicts import flag
+from harness.core.errors import OctoglotError
+from harness.core.languages import LANGUAGES, ordered
+from harness.reporting.runs import Run, comparable_key, load_run, mismatch
+from harness.scoring.statistics import Z95
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MISMATCH, PARTIAL, MISSING, FAILED = "†", "‡", "–", "✗"
+SCALE = ("All scores on a 0–100 scale: metrics a run records on a 0–1 scale (accuracy, exact match, F1, pass "
+         "rates) × 100, those it records on 0–100 (chrF++, BLEU) as they are.")
+CELL = ("Each cell: score [95% CI] #rank among the models in its column (1 = best; ties share a rank).")
+AVERAGE_CI = ("CI of an average of k scores: mean ± 1.96·√(Σ se_i²)/k, treating the scores as independent "
+              "(normal approximation).")
+LEGEND = [
+    f"{MISMATCH} not comparable with the reference setting of its (task, language): shown, not ranked, "
+    "left out of every average (reasons below).",
+    f"{FAILED} k: k of the cell's samples failed with a model error; the score covers the others: shown, not "
+    "ranked, left out of every average.",
+    f"{PARTIAL} an average over fewer cells than other models have (a cell missing, {MISMATCH} or {FAILED}): "
+    "shown, not ranked.",
+    f"{MISSING} no score.",
+]
+COLUMNS = ["model", "column", "value", "stderr", "ci_low", "ci_high", "n", "rank", "mark", "note"]
+
+
+@dataclass
+class Table:
+    key: str  # "overall", "languages", "task:<id>", "lang:<code>"
+    title: str
+    caption: str
+    cells: pd.DataFrame  # long format, COLUMNS
+    models: list[str]  # row order
+    columns: list[str]  # column order
+
+    def values(self) -> pd.DataFrame:
+        """Model × column of the numeric scores (NaN where there is none)."""
+        wide = self.cells.pivot(index="model", columns="column", values="value")
+        return wide.reindex(index=self.models, columns=self.columns).rename_axis(index="model", columns=None)
+
+    def display(self) -> pd.DataFrame:
+        """Model × column of formatted cells: ``45.0 [40.1, 49.9] #1``, a mark instead of the rank, or –."""
+        text = self.cells.assign(text=self.cells.apply(format_cell, axis=1))
+        wide = text.pivot(index="model", columns="column", values="text")
+        wide = wide.reindex(index=self.models, columns=self.columns).fillna(MISSING)
+        return wide.rename_axis(index="model", columns=None)
+
+
+@dataclass
+class Leaderboard:
+    overall: Table  # model × task means over languages, plus the overall mean over tasks
+    languages: Table  # model × language means over tasks (the heatmap)
+    by_task: dict[str, Table]  # model × language of the task's primary metric, plus the mean
+    by_lang: dict[str, Table]  # model × task at one language, plus the mean over tasks
+    notes: list[str]  # legend, then one line per † cell
+    runs: pd.DataFrame  # model (row label), folder, limit, created, args (the model's, credentials redacted)
+
+    def tables(self) -> list[Table]:
+        return [self.overall, self.languages, *self.by_task.values(), *self.by_lang.values()]
+
+
+def format_cell(row) -> str:
+    core = f"{row.value:.1f}"
+    if not (math.isnan(row.ci_low) or math.isnan(row.ci_high)):
+        core += f" [{row.ci_low:.1f}, {row.ci_high:.1f}]"
+    return f"{core} #{int(row['rank'])}" if row["rank"] == row["rank"] else f"{core} {row.mark}"
+
+
+# ---------------------------------------------------------------- reading runs
+
+
+def _limit_text(limit) -> str:
+    if isinstance(limit, dict):
+        return "limit " + ", ".join(f"{t}={'all' if v is None else v}" for t, v in sorted(limit.items()))
+    return "no limit" if limit is None else f"limit {limit}"
+
+
+def row_labels(runs: list[Run]) -> list[str]:
+    """The model label of each run, with ``[limit …]`` added where one model was run with several limits."""
+    limits: dict[str, set[str]] = {}
+    for run in runs:
+        limits.setdefault(run.model, set()).add(_limit_text(run.manifest.get("limit")))
+    return [f"{run.model} [{_limit_text(run.manifest.get('limit'))}]" if len(limits[run.model]) > 1 else run.model
+            for run in runs]
+
+
+def _score_rows(runs: list[Run], labels: list[str]) -> list[dict]:
+    rows, seen = [], {}
+    for index, (run, label) in enumerate(zip(runs, labels, strict=True)):
+        for score in run.scores:
+            if not score["primary"] or score.get("value") is None:
+                continue
+            task = score["task"]
+            where = (label, task, score["lang"])
+            if where in seen:
+                raise OctoglotError(f"run folders {runs[seen[where]].path} and {run.path} both score {label} on "
+                                    f"{task}/{score['lang']} with the same limit: pass only one of them")
+            seen[where] = index
+            factor = 100.0 / score["scale"]
+            value = score["value"] * factor
+            stderr = score["stderr"] * factor if score.get("stderr") is not None else math.nan
+            if score.get("ci95"):
+                low, high = (bound * factor for bound in score["ci95"])
+            else:
+                low, high = value - Z95 * stderr, value + Z95 * stderr
+            errors = run.n_errors(task, score["lang"])
+            mark, note = (FAILED, f"{errors} sample(s) failed with a model error") if errors else ("", "")
+            rows.append({"model": label, "task": task, "lang": score["lang"], "metric": score["metric"],
+                         "higher": bool(score["higher_is_better"]), "value": value, "stderr": stderr, "ci_low": low,
+                         "ci_high": high, "n": score.get("n"), "errors": errors, "run": index, "mark": mark,
+                         "note": note})
+    return rows
+
+
+def _mark_mismatches(cells: pd.DataFrame, runs: list[Run]) -> list[str]:
+    """Mark † every cell whose comparable key differs from the one most runs share; one note per cell."""
+    notes = []
+    for (task, lang), group in cells.groupby(["task", "lang"], sort=False):
+        keys = [comparable_key(runs[r], task, lang) for r in group["run"]]
+        shared = [sum(key == other for other in keys) for key in keys]
+        reference = runs[group["run"].iloc[shared.index(max(shared))]]  # a tie goes to the run listed first
+        for index, run_index in zip(group.index, group["run"], strict=True):
+            reason = mismatch(reference, runs[run_index], task, lang)
+            metrics = set(group["metric"])
+            if not reason and len(metrics) > 1:
+                reason = f"primary metrics differ ({', '.join(sorted(metrics))})"
+            if reason:
+                note = f"{reason} vs the reference run {reference.path.name}"
+                cells.loc[index, ["mark", "note"]] = [MISMATCH, note]
+                notes.append(f"{MISMATCH} {cells.loc[index, 'model']}, {task}/{lang} "
+                             f"(run {runs[run_index].path.name}): {note}")
+    return notes
+
+
+# ---------------------------------------------------------------- averages and ranks
+
+
+def error_notes(cells: pd.DataFrame) -> list[str]:
+    return [f"{FAILED} {row.model}, {row.task}/{row.lang}: {row.errors} sample(s) failed with a model error; the "
+            f"score covers the {row.n} answered" for row in cells[cells["errors"] > 0].itertuples()]
+
+
+def backend_notes(runs: list[Run], labels: list[str]) -> list[str]:
+    """One note per run whose backend failed or disagreed with its reference (``octoglot check-backend``)."""
+    return [f"⚠ {label} (run {run.path.name}): {line}" for run, label in zip(runs, labels)
+            if (line := flag(run.manifest.get("backend_check")))]
+
+
+def _mean(frame: pd.DataFrame, by: str, over: str, noun: str) -> pd.DataFrame:
+    """Per (model, ``by``): the mean over ``over`` with CI √(Σ se²)/k; ‡ where the model lacks an ``over`` value that
+    another model has, or where an averaged score is itself ‡. ``frame`` holds no † rows."""
+    import pandas as pd
+
+    expected = frame.groupby(by)[over].agg(set)
+    rows = []
+    for (model, key), group in frame.groupby(["model", by], sort=False):
+        k = len(group)
+        value = group["value"].mean()
+        se = math.sqrt(group["stderr"].pow(2).sum(skipna=False)) / k
+        missing = sorted(expected[key] - set(group[over]))
+        inherited = sorted(group.loc[group["mark"] != "", over])
+        note = ""
+        if missing or inherited:
+            note = f"mean over {k} of {len(expected[key])} {noun}"
+            note += f"; missing or not comparable: {', '.join(missing)}" if missing else ""
+            note += f"; partial averages included: {', '.join(inherited)}" if inherited else ""
+        rows.append({"model": model, by: key, "value": value, "stderr": se, "ci_low": value - Z95 * se,
+                     "ci_high": value + Z95 * se, "n": group["n"].sum(min_count=k), "higher": group["higher"].all(),
+                     "mark": PARTIAL if note else "", "note": note})
+    return pd.DataFrame(rows, columns=["model", by, "value", "stderr", "ci_low", "ci_high", "n", "higher", "mark",
+                                       "note"])
+
+
+def _rank(long: pd.DataFrame) -> pd.DataFrame:
+    """Rank within each column among unmarked cells: 1 = best (the highest value, or the lowest where lower is
+    better), ties share the lower rank."""
+    ok = long["mark"] == ""
+    signed = long["value"].round(9).where(long["higher"], -long["value"].round(9))
+    ranks = signed[ok].groupby(long.loc[ok, "column"]).rank(ascending=False, method="min")
+    return long.assign(rank=ranks.reindex(long.index))
+
+
+def _table(key: str, title: str, caption: str, parts: list[pd.DataFrame], column: list[str], models: list[str],
+           columns: list[str]) -> Table:
+    import pandas as pd
+
+    pieces = [part.assign(column=part[name]) for part, name in zip(parts, column, strict=True) if not part.empty]
+    long = pd.concat(pieces, ignore_index=True)
+    long = _rank(long)[COLUMNS]
+    long[["ci_low", "ci_high"]] = long[["ci_low", "ci_high"]].clip(0, 100)  # every primary metric lies in [0, 100]
+    present = set(long["column"])
+    return Table(key, title, caption, long, models, [c for c in columns if c in present])
+
+
+# ---------------------------------------------------------------- build
+
+
+def build(run_dirs: list[Path]) -> Leaderboard:
+    """Read the run folders and compute every table; writes nothing."""
+    import pandas as pd
+
+    if not run_dirs:
+        raise OctoglotError("leaderboard: give at least one run folder")
+    runs = [load_run(path) for path in run_dirs]
+    labels = row_labels(runs)
+    cells = pd.DataFrame(_score_rows(runs, labels))
+    if cells.empty:
+        raise OctoglotError(f"leaderboard: no primary-metric scores in {', '.join(str(p) for p in run_dirs)}")
+    notes = _mark_mismatches(cells, runs) + error_notes(cells) + backend_notes(runs, labels)
+    comparable = cells[cells["mark"] == ""]
+    task_means = _mean(comparable, "task", "lang", "languages")
+    lower = sorted(set(cells.loc[~cells["higher"], "task"]))
+    if lower:
+        notes.append(f"Lower is better for {', '.join(lower)}: left out of the averages over tasks.")
+    lang_means = _mean(comparable[comparable["higher"]], "lang", "task", "tasks")
+    overall = _mean(task_means[task_means["higher"]].assign(all="overall"), "all", "task", "tasks")
+
+    ranked = overall.assign(unranked=overall["mark"] != "").sort_values(["unranked", "value"],
+                                                                         ascending=[True, False])
+    models = list(dict.fromkeys([*ranked["model"], *labels]))
+    langs = ordered(cells["lang"])
+    tasks = list(dict.fromkeys(task for run in runs for task in run.tasks() if task in set(cells["task"])))
+    tasks += sorted(set(cells["task"]) - set(tasks))
+    average = (f"Macro average: per task, the mean over its languages; overall = the mean over tasks of those task "
+               f"means (each task weighs the same). {CELL} {AVERAGE_CI}")
+    board_overall = _table("overall", "Overall: macro average over languages per task, then over tasks", average,
+                           [task_means, overall], ["task", "all"], models, [*tasks, "overall"])
+    board_langs = _table("languages", "Per language: mean over tasks",
+                         f"Mean over tasks of each task's primary metric, per language. {CELL}",
+                         [lang_means], ["lang"], models, langs)
+    by_task = {}
+    for task in tasks:
+        primary = "/".join(dict.fromkeys(cells.loc[cells["task"] == task, "metric"]))
+        by_task[task] = _table(
+            f"task:{task}", f"{task}: {primary} by language",
+            f"{task} ({primary}) by model and language; mean = macro average over languages. {CELL}",
+            [cells[cells["task"] == task], task_means[task_means["task"] == task].assign(mean="mean")],
+            ["lang", "mean"], models, [*langs, "mean"])
+    by_lang = {}
+    for lang in langs:
+        name = LANGUAGES[lang].english_name if lang in LANGUAGES else lang
+        by_lang[lang] = _table(
+            f"lang:{lang}", f"{name} ({lang}): primary metric by task",
+            f"{name}: each task's primary metric by model; mean = mean over tasks. {CELL}",
+            [cells[cells["lang"] == lang], lang_means[lang_means["lang"] == lang].assign(mean="mean")],
+            ["task", "mean"], models, [*tasks, "mean"])
+    run_table = pd.DataFrame({"model": labels, "folder": [str(r.path) for r in runs],
+                              "limit": [_limit_text(r.manifest.get("limit")) for r in runs],
+                              "created": [r.manifest.get("created", "") for r in runs],
+                              "args": [json.dumps(r.manifest.get("model", {}).get("args", {}), ensure_ascii=False)
+                                       for r in runs]})
+    return Leaderboard(board_overall, board_langs, by_task, by_lang, [*LEGEND, *notes], run_table)

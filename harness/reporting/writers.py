@@ -1,0 +1,120 @@
+"""The leaderboard's files: ``leaderboard.md``, ``.csv``, ``.json``, ``.tex``, ``index.html`` and ``heatmap.png``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from harness.reporting import html_page
+from harness.reporting.leaderboard import AVERAGE_CI, COLUMNS, LEGEND, SCALE, Leaderboard, Table, build
+from harness.reporting.markdown import md_escape, md_table
+
+
+def markdown_table(table: Table) -> str:
+    shown = table.display()
+    lines = [f"### {md_escape(table.title)}", "", md_escape(table.caption), ""]
+    lines += md_table(["model", *shown.columns], [[model, *row] for model, row in shown.iterrows()],
+                      "l" + "r" * len(shown.columns))
+    return "\n".join(lines) + "\n"
+
+
+def markdown(board: Leaderboard) -> str:
+    parts = ["# octoglot leaderboard", "", md_escape(f"{SCALE} {AVERAGE_CI}"), ""]
+    parts += [markdown_table(t) for t in board.tables()]
+    parts += ["## Notes", "", *(f"- {md_escape(n)}" for n in board.notes), "", "## Runs", ""]
+    parts += md_table(list(board.runs.columns), [list(row) for row in board.runs.itertuples(index=False)],
+                      "l" * len(board.runs.columns))
+    return "\n".join(parts) + "\n"
+
+
+def latex_escape(text: object) -> str:
+    """For captions and notes (pandas escapes the table body itself)."""
+    special = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+               "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+    return "".join(special.get(ch, ch) for ch in one_line(text))
+
+
+def one_line(text: object) -> str:
+    return " ".join(str(text).splitlines())
+
+
+def latex(board: Leaderboard) -> str:
+    """Table environments to \\input; they use booktabs rules and Unicode (†, ‡, –, ±, model names)."""
+    parts = ["% octoglot leaderboard: needs \\usepackage{booktabs}; Unicode text: compile with lualatex or xelatex"]
+    for table in board.tables():
+        shown = table.display()
+        shown.index = [one_line(m) for m in shown.index]
+        shown.index.name = "model"
+        parts.append(shown.to_latex(escape=True, caption=latex_escape(f"{table.title}. {table.caption}"),
+                                    label=f"tab:{table.key.replace(':', '-')}",
+                                    column_format="l" + "r" * len(shown.columns)))
+    items = [f"{SCALE} {AVERAGE_CI}", *board.notes]
+    parts.append("\\begin{itemize}\n" + "".join(f"\\item {latex_escape(n)}\n" for n in items) + "\\end{itemize}")
+    return "\n".join(parts)
+
+
+def long_frame(board: Leaderboard) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.concat([t.cells.assign(table=t.key) for t in board.tables()], ignore_index=True)[["table", *COLUMNS]]
+
+
+def board_json(board: Leaderboard) -> dict:
+    def records(frame):
+        return json.loads(frame.to_json(orient="records", force_ascii=False))
+
+    return {"format_version": 1, "scale": SCALE, "average_ci": AVERAGE_CI, "notes": board.notes,
+            "runs": records(board.runs),
+            "tables": [{"key": t.key, "title": t.title, "caption": t.caption, "models": t.models,
+                        "columns": t.columns, "cells": records(t.cells)} for t in board.tables()]}
+
+
+def heatmap_png(board: Leaderboard, path: Path) -> None:
+    """Model × language of the mean over tasks; ‡ on partial means."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    values = board.languages.values()
+    marks = board.languages.cells.pivot(index="model", columns="column", values="mark").reindex_like(values)
+    fig = Figure(figsize=(1.2 + 0.8 * len(values.columns) + 0.1 * max(len(one_line(m)) for m in values.index),
+                          1.2 + 0.5 * len(values.index)), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(values.to_numpy(dtype=float), cmap="viridis", vmin=0, vmax=100, aspect="auto")
+    ax.set_xticks(range(len(values.columns)), labels=list(values.columns))
+    ax.set_yticks(range(len(values.index)), labels=[one_line(m).replace("$", r"\$") for m in values.index])
+    for (i, j), value in np.ndenumerate(values.to_numpy(dtype=float)):
+        if not math.isnan(value):
+            mark = marks.iat[i, j] if isinstance(marks.iat[i, j], str) else ""
+            ax.text(j, i, f"{value:.1f}{mark}", ha="center", va="center", color="white" if value < 60 else "black")
+    ax.set_title("Mean over tasks per language (0–100)")
+    fig.colorbar(image, ax=ax)
+    fig.savefig(path, dpi=120)
+
+
+def write(board: Leaderboard, out: Path) -> list[Path]:
+    """Write leaderboard.md, .csv, .json, .tex, index.html and heatmap.png into ``out``; returns their paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / name for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "leaderboard.tex",
+                                     "index.html", "heatmap.png")]
+    paths[0].write_text(markdown(board), encoding="utf-8")
+    long_frame(board).to_csv(paths[1], index=False)
+    paths[2].write_text(json.dumps(board_json(board), ensure_ascii=False, indent=1), encoding="utf-8")
+    paths[3].write_text(latex(board), encoding="utf-8")
+    paths[4].write_text(html_page.render(board), encoding="utf-8")
+    heatmap_png(board, paths[5])
+    return paths
+
+
+def main(args: argparse.Namespace) -> int:
+    """``octoglot leaderboard RUN_DIR... --out DIR``: write every format, print the overall table and the † reasons."""
+    board = build(args.run_dirs)
+    for path in write(board, args.out):
+        print(f"wrote {path}", file=sys.stderr)
+    print(markdown_table(board.overall))
+    for note in board.notes[len(LEGEND):]:  # the † reasons
+        print(f"- {md_escape(note)}")
+    return 0

@@ -1,0 +1,71 @@
+"""What a task family declares: its tasks, each with the prompt it writes, the pack literals it needs, the data
+columns it reads, how it is decoded and how it is scored, and its metrics with their facts.
+
+A family is one module in ``harness/tasks/families/`` (or a module named in ``$OCTOGLOT_FAMILIES``) with a
+``TASKS`` tuple of ``TaskDef``; ``harness.tasks.registry`` collects them. Nothing else in the code base lists a
+family's task ids, metric names or literal names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from harness.core.metrics import Metric
+from harness.core.records import Generation, Sample, Scored
+
+KINDS = ("loglikelihood", "generate")
+
+# (rows, literals, lang, extras) -> samples: rows of the task's data file, the pack literals the task declared
+# (English ones under "english" when it declared english_literals), the language code, and the rows of the
+# pack entry's extra files by role
+Builder = Callable[[list[dict], Mapping[str, object], str, Mapping[str, list[dict]]], list[Sample]]
+
+
+@dataclass(frozen=True)
+class LmEvalForm:
+    """How ``octoglot export lm-eval`` writes a generation task as an lm-eval task (log-likelihood tasks need
+    only their metrics' ``lm_eval`` names). ``scoring(lang, samples)`` returns lm-eval's ``filter`` pipeline,
+    its ``metric_list`` (the first is the group's) and the metrics left out as (metric, reason)."""
+
+    scoring: Callable[[str, list[Sample]], tuple[list[dict], list[dict], list[tuple[str, str]]]] | None = None
+    differences: tuple[str, ...] = ()  # what still differs from ``octoglot run`` (the export README)
+
+
+@dataclass(frozen=True)
+class TaskDef:
+    id: str
+    description: str
+    kind: str  # "loglikelihood" (options scored) or "generate" (a response generated, then scored)
+    build: Builder
+    score: Callable[[Sample, object], Scored]  # (sample, log-likelihoods or response) -> Scored
+    metrics: tuple[Metric, ...]
+    primary: str  # the metric the task is ranked and compared on
+    template: str = ""  # the prompt template, hashed into the prompt hash
+    literals: tuple[str, ...] = ()  # pack literals of the language the task needs
+    english_literals: tuple[str, ...] = ()  # literals it also needs in English (answer-word fallbacks)
+    columns: tuple[str, ...] = ()  # columns every data row must have
+    parallel: bool = False  # items share ids across languages (cross-lingual consistency applies)
+    generation: Callable[[Sample], Generation] | None = None  # generate tasks: how each sample is decoded
+    lm_eval: LmEvalForm | None = None
+    not_exportable: str | None = None  # why lm-eval cannot express the task
+    family: str = field(default="", compare=False)  # the declaring module, set by the registry
+
+    def __post_init__(self) -> None:
+        names = [m.name for m in self.metrics]
+        if self.kind not in KINDS:
+            raise ValueError(f"task '{self.id}': kind must be one of {', '.join(KINDS)}, got '{self.kind}'")
+        if len(set(names)) != len(names):
+            raise ValueError(f"task '{self.id}': a metric is declared twice ({', '.join(names)})")
+        if self.primary not in names:
+            raise ValueError(f"task '{self.id}': primary metric '{self.primary}' is not among its metrics "
+                             f"({', '.join(names)})")
+        if (self.kind == "generate") != (self.generation is not None):
+            raise ValueError(f"task '{self.id}': a generate task needs generation settings, and only one has them")
+
+    def metric(self, name: str) -> Metric:
+        return next(m for m in self.metrics if m.name == name)
+
+    def metric_facts(self) -> dict[str, dict]:
+        """Every metric's facts (``Metric.facts``), by name."""
+        return {m.name: m.facts(m.name == self.primary) for m in self.metrics}
