@@ -8,7 +8,7 @@ One command (from the repository root):
 
 Reads the FLORES-200 devtest references (1012 sentences per language) of the eight languages
 from ``--data-dir`` (default: $OCTOGLOT_DATA, else ../shared/data next to the repository) and,
-for every detector of ``harness.langid`` (the exact code the scorers call), prints a Markdown
+for every detector of ``harness.core.langid`` (the exact code the scorers call), prints a Markdown
 table of accuracy on
 
 - the full sentence, and
@@ -37,9 +37,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from harness import langid  # noqa: E402
-from harness.errors import OctoglotError  # noqa: E402
-from harness.languages import LANGUAGES, parse_langs  # noqa: E402
+from harness.core import langid  # noqa: E402
+from harness.core.errors import OctoglotError  # noqa: E402
+from harness.core.languages import LANGUAGES, parse_langs  # noqa: E402
 
 THAI_PREFIX_CHARS = 17  # "three words" of Thai; see the module docstring
 
@@ -72,7 +72,7 @@ def measure(detector: str, texts: list[str]) -> tuple[list[str | None], float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Accuracy of the language detectors of harness.langid on FLORES-200 devtest (full "
+        description="Accuracy of the language detectors of harness.core.langid on FLORES-200 devtest (full "
                     "sentences and first three words), as a Markdown table.",
         epilog="example: .venv/bin/python bench/langid_accuracy.py --detectors langdetect,lingua --limit 300",
     )

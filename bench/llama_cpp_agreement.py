@@ -1,5 +1,5 @@
 """How far is a correct 4-bit llama.cpp from the float32 reference, and how far is llama_cpp.server's echo?
-The measurement behind ``harness.backend_check.TOLERANCE``.
+The measurement behind ``harness.interop.backend_check.TOLERANCE``.
 
 One command (from the repository root; needs ``pip install 'octoglot[serve]'``, which ``make test`` installs):
 
@@ -13,7 +13,7 @@ in float32 on transformers (the reference):
 - ``llama_cpp.server`` on the same GGUF (127.0.0.1, stopped by its PID) through lm-eval's
   ``local-completions`` with ``tokenized_requests=False``: what a user of that server gets;
 
-printed as a Markdown table with ``harness.backend_check.compare``'s figures and verdict.
+printed as a Markdown table with ``harness.interop.backend_check.compare``'s figures and verdict.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def correct_llama_cpp(gguf: Path, lm, groups) -> list[list[tuple[float, bool]]]:
     import numpy as np
     from llama_cpp import Llama
 
-    from harness.prefix import encode
+    from harness.execution.prefix import encode
 
     llm = Llama(model_path=str(gguf), logits_all=True, n_ctx=4096, verbose=False)
     out = []
@@ -55,7 +55,7 @@ def correct_llama_cpp(gguf: Path, lm, groups) -> list[list[tuple[float, bool]]]:
 
 
 def served(gguf: Path, tokenizer: str, groups) -> list[list[tuple[float, bool]]]:
-    from harness.runner import ModelSettings, Worker
+    from harness.execution.worker import ModelSettings, Worker
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -80,9 +80,12 @@ def served(gguf: Path, tokenizer: str, groups) -> list[list[tuple[float, bool]]]
 
 
 def main() -> int:
-    from harness import backend_check, languages, models, tasks
-    from harness.runner import ModelSettings, RunConfig, Worker, plan
-    from harness.tasks import FAMILIES
+    from harness.core import languages
+    from harness.execution import models
+    from harness.execution.plan import RunConfig, plan
+    from harness.execution.worker import ModelSettings, Worker
+    from harness.interop import backend_check
+    from harness.tasks import registry
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default="sib200,xcopa")
@@ -90,11 +93,11 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=2)
     args = parser.parse_args()
 
-    config = RunConfig(model="smollm2", model_args=None, tasks=tasks.parse_tasks(args.tasks),
+    config = RunConfig(model="smollm2", model_args=None, tasks=registry.parse_tasks(args.tasks),
                        langs=languages.parse_langs(args.langs), limit=args.limit, seed=1234, output=Path("."),
                        data_dir=None)
     units, _ = plan(config)
-    groups = [FAMILIES[u.task.family].requests(s) for u in units for s in u.samples]
+    groups = [s.loglikelihood_requests() for u in units for s in u.samples]
     reference = Worker(ModelSettings("smollm2", None, 8, "cpu", 1234, None, False, True))
     ref = reference.engine.loglikelihood(groups)
     lm = reference.engine.lm

@@ -1,11 +1,27 @@
-"""Golden cases for harness.answers.extract_number: (text, lang, expected) rows, negative cases beside
-positive ones, at least ten per language, written the way a model answers in that language."""
+"""Golden cases for harness.tasks.answers.extract_number: (text, lang, expected) rows, negative cases beside
+positive ones, at least ten per language, written the way a model answers in that language. The answer words
+are the packs' (``answer``, ``final_answer``, ``answer_is``, of the language and of English), as MGSM passes them."""
+
+from functools import cache
 
 import pytest
 
-from harness.answers import ANSWER_PHRASES, ANSWER_WORDS, extract_number
-from harness.errors import OctoglotError
-from harness.languages import ALL_CODES
+from harness.core.errors import OctoglotError
+from harness.core.languages import ALL_CODES
+from harness.tasks import packs
+from harness.tasks.answers import extract_number as extract_with
+from harness.tasks.families.word_problems import EXTRACTION_LITERALS, answer_vocabulary
+
+
+@cache
+def vocabulary(lang: str) -> dict:
+    literals = packs.require_literals(packs.load_pack(lang), EXTRACTION_LITERALS, lang, "mgsm")
+    literals["english"] = packs.require_literals(packs.load_pack("en"), EXTRACTION_LITERALS, "en", "mgsm")
+    return answer_vocabulary(literals)
+
+
+def extract_number(text: str, lang: str) -> str | None:
+    return extract_with(text, lang, **vocabulary(lang))
 
 EN = [
     ("Janet's ducks lay 16 eggs per day. She eats 3 and bakes muffins with 4, so 16 - 3 - 4 = 9 eggs are left. "
@@ -212,11 +228,22 @@ def test_every_language_has_its_golden_cases():
         assert any(expected is None for _, _, expected in rows), code
 
 
-def test_every_language_has_answer_words_and_phrases():
-    assert set(ANSWER_WORDS) == set(ANSWER_PHRASES) == set(ALL_CODES)
+@pytest.mark.parametrize("lang", ALL_CODES)
+def test_every_language_has_answer_words_and_phrases_with_the_english_fallback(lang):
+    words = vocabulary(lang)
+    assert len(words["answer_words"]) >= 2 and words["answer_phrases"]
+    assert "Answer" in words["answer_words"] and "answer is" in words["answer_phrases"]
+    assert packs.load_pack(lang).literals["answer"] == words["answer_words"][0]  # the prompt's own word
+
+
+def test_an_edited_pack_word_changes_extraction():
+    # the words come from the pack: a word no pack has is not a prefix, until it is passed in
+    text = "Antwurt: 7\nwe also count 12"
+    assert extract_number(text, "de") == "12"
+    assert extract_with(text, "de", answer_words=("Antwurt",)) == "7"
 
 
 @pytest.mark.parametrize("lang", ["xx", "zh", "deu"])
 def test_unknown_language_is_an_error(lang):
     with pytest.raises(OctoglotError, match=r"extract_number: unknown language"):
-        extract_number("Answer: 18", lang)
+        extract_with("Answer: 18", lang)

@@ -3,7 +3,8 @@ against a real llama.cpp server is in test_served.py)."""
 
 import math
 
-from harness.backend_check import TOLERANCE, compare, flag, summary
+from harness.core.backend_verdicts import flag, summary
+from harness.interop.backend_check import TOLERANCE, compare
 
 REFERENCE = [[(-2.0, True), (-5.0, False)], [(-7.5, False), (-1.25, True), (-3.0, False)]]
 LENGTHS = [[1, 2], [3, 1, 1]]  # continuation tokens

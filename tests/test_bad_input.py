@@ -27,7 +27,7 @@ from typing import Callable
 
 import pytest
 
-from conftest import REPO, SHARED_DATA
+from conftest import REPO, SHARED_DATA, missing
 from fault_server import FaultServer
 
 SIB_EN = "sib200/data/annotated/eng_Latn/test.tsv"
@@ -179,17 +179,18 @@ def cache_rows(path: Path) -> int:
 
 def disk_full_mid_run(ctx: Ctx) -> list[str]:
     """A resumed two-language run whose second samples file lands on a full disk (/dev/full: ENOSPC)."""
-    from harness.languages import get_language
-    from harness.records import write_json
-    from harness.runner import RunConfig, config_to_json
-    from harness.tasks import get_task
+    from harness.core.languages import get_language
+    from harness.core.records import write_json
+    from harness.core.records import FORMAT_VERSION
+    from harness.execution.plan import RunConfig
+    from harness.tasks.registry import get_task
 
     run = ctx.tmp / "run"
     (run / "samples" / "de").mkdir(parents=True)
     config = RunConfig(model="local-chat-completions", model_args=f"base_url={ctx.server.url('ok')},model=fake",
                        tasks=[get_task("mgsm_direct")], langs=[get_language("en"), get_language("de")], limit=2,
                        seed=1234, output=ctx.out, data_dir=str(SHARED_DATA), chat_template=True)
-    write_json(run / "run_config.json", config_to_json(config))
+    write_json(run / "run_config.json", {"format_version": FORMAT_VERSION, **config.to_json()})
     (run / "samples" / "de" / "mgsm_direct.jsonl.tmp").symlink_to("/dev/full")
     ctx.full_run = run
     return ["run", "--resume", str(run)]
@@ -379,11 +380,11 @@ CASES = [
          needs=E, early=False),
     # run folders: newer format, not a run, mismatched runs
     Case("resume-newer-format", lambda ctx: ["run", "--resume", str(resume_dir(ctx, version=99))],
-         ("--resume:", "format version 99 is newer than this octoglot reads (1)")),
+         ("--resume:", "format version 99 is newer than this octoglot reads (2)")),
     Case("resume-not-a-run", lambda ctx: ["run", "--resume", str(ctx.empty_data)],
          ("--resume:", "has no run_config.json")),
     Case("leaderboard-newer-format", lambda ctx: ["leaderboard", str(newer_run(ctx)), "--out", str(ctx.out)],
-         ("run folder", "future", "format version 99 is newer than this octoglot reads (1); upgrade octoglot")),
+         ("run folder", "future", "format version 99 is newer than this octoglot reads (2); upgrade octoglot")),
     Case("compare-newer-format", lambda ctx: ["compare", str(fake_run(ctx.tmp, "now")), str(newer_run(ctx))],
          ("run folder", "future", "format version 99 is newer")),
     Case("compare-mismatched-runs", lambda ctx: ["compare", str(fake_run(ctx.tmp, "a", prompt_hash="p1")),
@@ -432,7 +433,7 @@ def outcomes(tmp_path_factory) -> dict[str, tuple[Ctx, subprocess.CompletedProce
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case: Case, outcomes):
     if not usable(case):
-        pytest.skip("real benchmark data not found (../shared/data or $OCTOGLOT_DATA)")
+        missing("the real benchmark data is not found (../shared/data or $OCTOGLOT_DATA)")
     ctx, proc = outcomes[case.id]
     assert proc.returncode == case.code, (proc.returncode, proc.stderr[-3000:])
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]

@@ -1,4 +1,4 @@
-from harness.cache import ResponseCache, model_key, request_key
+from harness.execution.cache import ResponseCache, model_key, request_key
 
 
 def test_model_key_depends_on_weights_and_output_relevant_args_only():

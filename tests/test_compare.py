@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sacrebleu.metrics import CHRF
 
-from harness import compare as cmp
-from harness.errors import OctoglotError
+from harness.reporting import compare as cmp
+from harness.core.errors import OctoglotError
+from harness.reporting.markdown import md_escape
 
 
 
@@ -197,7 +198,7 @@ def test_identical_runs_show_no_difference(runs):
     ("plain", "plain"),
 ])
 def test_escape_cell(text, expected):
-    assert cmp.escape_cell(text) == expected
+    assert md_escape(text) == expected
 
 
 def unescaped_pipes(line: str) -> int:
@@ -206,14 +207,15 @@ def unescaped_pipes(line: str) -> int:
 
 def test_markdown_table_rows_stay_one_line_with_escaped_cells(runs):
     text = cmp.compare(*runs).to_markdown()
-    assert "| sib200 | hi | acc |  |  |  |  |  |  |  | not compared: prompt hash differs " \
+    assert "| sib200 | hi | acc |  | 0 / 0 |  |  |  |  |  |  | not compared: prompt hash differs " \
            "(sib200-hi vs bad\\|hash<br>second line) |" in text
-    assert "| sib200 | en | acc | 20 | 0.2500 | 0.8500 | +0.6000 | McNemar exact (b=0, c=12) | 0.0004883 | " \
+    assert "| sib200 | en | acc | 20 | 0 / 0 | 0.2500 | 0.8500 | +0.6000 | McNemar exact (b=0, c=12) | 0.0004883 | " \
            "0.001953 | B better |" in text
+    assert "| sib200 | fr | acc | 19 | 1 / 0 |" in text  # item 19 failed in A: the error count is shown
     main_table = [line for line in text.splitlines() if line.startswith("| sib200 |") or line.startswith("| flores")]
     assert len(main_table) == 5 + 3  # five comparison rows, consistency rows: de and fr, one task row
     first_table = text.split("\n\n")[3].splitlines()
-    assert {unescaped_pipes(line) for line in first_table} == {12}
+    assert {unescaped_pipes(line) for line in first_table} == {13}
     assert "Δ = B − A" in text and "Holm-corrected over the 4 tests" in text
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SHARED_DATA
-from harness import langid
-from harness.errors import OctoglotError
-from harness.families import confusion
-from harness.records import Sample
+from conftest import SHARED_DATA, gen_kwargs, needs
+from harness.tasks.registry import get_task
+from harness.core import langid
+from harness.core.errors import OctoglotError
+from harness.tasks.families import confusion
+from harness.core.records import Sample
 
 
 @pytest.fixture(autouse=True)
@@ -53,10 +54,11 @@ def test_ids_do_not_depend_on_which_file_is_local():
 
 
 def test_template_literals_and_generation_settings():
-    assert confusion.KIND == "generate"
-    assert confusion.LCB_LITERALS == () and confusion.LCB_TEMPLATE == "{prompt}"
+    task = get_task("lcb")
+    assert task.kind == "generate" and task.family == "harness.tasks.families.confusion"
+    assert task.literals == () and task.template == confusion.LCB_TEMPLATE == "{prompt}"
     sample = confusion.lcb_samples(MAIN, {}, "de", {})[0]
-    assert confusion.gen_kwargs(sample) == {"until": [], "max_gen_toks": 100, "do_sample": False}
+    assert gen_kwargs(sample) == {"until": [], "max_gen_toks": 100, "do_sample": False}
 
 
 @pytest.mark.parametrize("rows, extras, message", [
@@ -79,7 +81,7 @@ LCB = SHARED_DATA / "language_confusion" / "test_sets" if SHARED_DATA else None
 
 
 def load_lcb(lang: str) -> list[Sample]:
-    from harness.data import parse_rows
+    from harness.tasks.data import parse_rows
 
     files = sorted(LCB.glob(f"*/*/{lang}.csv"))
     rows = {str(f.parent.relative_to(LCB)): parse_rows(f.read_text(encoding="utf-8"), "csv", str(f)) for f in files}
@@ -87,9 +89,8 @@ def load_lcb(lang: str) -> list[Sample]:
     return confusion.lcb_samples(main, {}, lang, rows)
 
 
-@pytest.mark.skipif(LCB is None or not LCB.is_dir(),
-                    reason="Language Confusion Benchmark not found "
-                           "(../shared/data/language_confusion or $OCTOGLOT_DATA)")
+@needs(LCB is None or not LCB.is_dir(),
+       "the Language Confusion Benchmark is not found (../shared/data/language_confusion or $OCTOGLOT_DATA)")
 @pytest.mark.parametrize("lang, mono_n, cross_n", [("de", 100, 299), ("en", 200, 0)])
 def test_real_files_load(lang, mono_n, cross_n):
     samples = load_lcb(lang)
@@ -135,12 +136,14 @@ CASES = [
 
 @pytest.mark.parametrize("sample, response, metrics, lines", CASES)
 def test_line_level_pass(sample, response, metrics, lines):
-    assert confusion.score(sample, response) == (metrics, lines)
+    scored = confusion.score(sample, response)
+    assert (scored.metrics, scored.extracted) == (metrics, lines)
 
 
 @pytest.mark.parametrize("response", ["", "   ", "Ja.", "Gerne!\nHier:\n1. Apfel\n2. Birne", "!!! ??? ... ---"])
 def test_responses_without_a_long_line_are_not_scored(response):
-    metrics, note = confusion.score(DE, response)
+    scored = confusion.score(DE, response)
+    metrics, note = scored.metrics, scored.extracted
     assert metrics == {} and note.startswith("not scored")
 
 

@@ -2,7 +2,9 @@
 
 - A run killed with SIGKILL at a random point after its first chunk was stored, then continued with
   ``--resume``, loses no sample and duplicates none (each planned id exactly once per language), does
-  not recompute what the response cache holds, and scores exactly as an uninterrupted run.
+  not recompute what the response cache holds, and scores exactly as an uninterrupted run. The test proves
+  the kill landed mid-run: the process died of the signal with fewer requests stored than planned, and the
+  resumed run computed the rest.
 - Two runs writing into the same ``--output`` folder (and the same response cache) at the same time
   leave two complete, valid run directories.
 """
@@ -25,7 +27,7 @@ from conftest import REPO, SHARED_DATA, needs_data
 
 pytestmark = [pytest.mark.slow, needs_data]
 
-LANGS = ("en", "de")
+LANGS = ("en", "de", "fr", "hi")  # four units of one chunk each: the kill lands after the first, before the last
 LIMIT = 6
 OPTIONS = 7  # SIB-200 topics: requests per sample
 RUN = ["run", "--model", "smollm2", "--tasks", "sib200", "--langs", ",".join(LANGS), "--limit", str(LIMIT),
@@ -105,7 +107,7 @@ def test_sigkill_then_resume_loses_nothing_duplicates_nothing(model_cache, refer
             assert proc.poll() is None, (tmp_path / "log").read_text()[-3000:]
             assert time.time() < deadline, "the run stored nothing in 600 s"
             time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 1.0))  # a random point after that
+        time.sleep(rng.uniform(0.0, 0.5))  # a random point after that
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)  # this test's own child, by its PID
@@ -115,7 +117,10 @@ def test_sigkill_then_resume_loses_nothing_duplicates_nothing(model_cache, refer
     stored = cache_rows(responses)  # what the killed run had committed
     kept = [lang for lang in LANGS if (run_dir / "samples" / lang / "sib200.jsonl").is_file()]
     why = f"seed {seed}; killed mid-run: {killed_mid_run}; cache rows {stored}; units on disk {kept}"
-    assert stored >= LIMIT * OPTIONS, why  # the first unit's chunk at least
+    planned = len(LANGS) * LIMIT * OPTIONS
+    assert killed_mid_run, why  # the signal ended the run, not the run's own end
+    assert LIMIT * OPTIONS <= stored < planned, why  # the first unit's chunk at least, not everything
+    assert len(kept) < len(LANGS) and not (run_dir / "manifest.json").exists(), why
 
     resumed = subprocess.run([sys.executable, "-m", "harness", "run", "--resume", str(run_dir)], capture_output=True,
                              text=True, env=env, cwd=REPO, timeout=600)
@@ -138,7 +143,8 @@ def test_sigkill_then_resume_loses_nothing_duplicates_nothing(model_cache, refer
     # what the killed run stored is answered by the cache, never computed again
     assert requests["cached"] == stored - len(kept) * LIMIT * OPTIONS, why
     assert requests["model_requests"] == requests["requests"] - requests["cached"], why
-    assert cache_rows(responses) == len(LANGS) * LIMIT * OPTIONS
+    assert requests["model_requests"] == planned - stored > 0, why  # the resume computed exactly the rest
+    assert cache_rows(responses) == planned
 
 
 def test_two_runs_into_one_output_folder_at_once(model_cache, tmp_path):

@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, SHARED_DATA, needs_data
-from harness import data, packs
-from harness.errors import OctoglotError
-from harness.packs import LocalSource, TaskEntry
+from harness.tasks import data, packs
+from harness.core.errors import OctoglotError
+from harness.tasks.packs import LocalSource, TaskEntry
 
 FIXTURE_DATA = FIXTURES / "data"
 EN = "sib200/data/annotated/eng_Latn/test.tsv"

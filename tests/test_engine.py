@@ -3,9 +3,9 @@ serves a re-run without model calls, and two models never share cache entries.""
 
 import pytest
 
-from harness import models
-from harness.cache import ResponseCache, model_key
-from harness.engine import Engine
+from harness.execution import models
+from harness.execution.cache import ResponseCache, model_key
+from harness.execution.engine import Engine
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """How generation requests are cut into batches (``harness.engine.plan_batches``): a pure function."""
 
-from harness.engine import GENERATION_BATCH, PROMPT_TOKEN_COST, SEQUENCE_STEP_COST, STEP_COST, plan_batches
+from harness.execution.engine import GENERATION_BATCH, PROMPT_TOKEN_COST, SEQUENCE_STEP_COST, STEP_COST, plan_batches
 
 
 def cost(batches, lengths, new_tokens):
@@ -50,7 +50,7 @@ def test_no_requests_no_batches():
 
 
 def test_counters_of_several_workers_add_up():
-    from harness.engine import Counters, merge_counts
+    from harness.execution.engine import Counters, merge_counts
 
     a = Counters(requests=3, cached=1, model_requests=2, model_seconds=1.5, paths={"generate": 2})
     b = Counters(requests=4, deduplicated=1, model_requests=3, forward_tokens=10, paths={"generate": 1, "plain": 2})

@@ -13,14 +13,19 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from conftest import SHARED_DATA, needs_data
-from harness import export
-from harness.errors import OctoglotError
-from harness.families import math, translation
-from harness.languages import parse_langs
-from harness.records import Sample
-from harness.runner import RunConfig, plan
-from harness.tasks import FAMILIES, OFFLINE, TASKS
+from conftest import SHARED_DATA, missing, needs_data
+from harness.interop import export
+from harness.core.errors import OctoglotError
+from harness.tasks.families import word_problems as math, translation
+from harness.core.languages import parse_langs
+from harness.core.records import Sample
+from harness.execution.plan import RunConfig, plan, task_literals
+from harness.tasks import packs
+from harness.tasks.registry import all_tasks
+from harness.tasks.suites import offline_tasks
+
+TASKS = all_tasks()
+OFFLINE = [t.id for t in offline_tasks()]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -39,7 +44,7 @@ def octoglot_units(tasks: list[str], limit: int | None):
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     if SHARED_DATA is None:
-        pytest.skip("real benchmark data not found (../shared/data or $OCTOGLOT_DATA)")
+        missing("the real benchmark data is not found (../shared/data or $OCTOGLOT_DATA)")
     out = tmp_path_factory.mktemp("lmeval")
     result = export.export_lmeval(out, None, None, str(SHARED_DATA), limit=LIMIT)
     return out, result
@@ -144,7 +149,7 @@ def test_not_exported_lists_every_task_lm_eval_cannot_express_with_the_reason(ex
     listed = {(r["task"], r["lang"]) for r in result["not_exported"]}
     units = octoglot_units(["mgsm", "xquad", "lcb"], 1)
     assert listed == set(units)  # every covered language of the three, nothing else
-    assert all(r["reason"] == export.NOT_EXPRESSIBLE[r["task"]] for r in result["not_exported"])
+    assert all(r["reason"] == TASKS[r["task"]].not_exportable for r in result["not_exported"])
     text = (out / "NOT_EXPORTED.md").read_text(encoding="utf-8")
     for task in ("mgsm", "xquad", "lcb"):
         assert f"| {task} |" in text
@@ -239,18 +244,17 @@ def test_lm_eval_builds_exactly_octoglots_requests(exported):
         for inst in task.instances:
             by_doc.setdefault(inst.doc["id"], []).append(inst)
         unit = units[(row["task"], row["lang"])]
-        family = FAMILIES[unit.task.family]
         assert list(by_doc) == [s.id for s in unit.samples]
         for sample in unit.samples:
             insts = sorted(by_doc[sample.id], key=lambda i: i.idx)
-            if family.KIND == "loglikelihood":
-                assert [tuple(i.arguments) for i in insts] == family.requests(sample), (row["name"], sample.id)
+            if unit.task.kind == "loglikelihood":
+                assert [tuple(i.arguments) for i in insts] == sample.loglikelihood_requests(), (row["name"], sample.id)
                 assert all(i.request_type == "loglikelihood" for i in insts)
             else:
                 (inst,) = insts
                 context, kwargs = inst.arguments
                 assert context == sample.prompt, (row["name"], sample.id)
-                assert kwargs == family.gen_kwargs(sample)
+                assert kwargs == unit.task.generation(sample).kwargs()
             checked += 1
     assert checked == LIMIT * len(result["tasks"])
 
@@ -285,7 +289,9 @@ def synthetic_task(tmp_path: Path, task_id: str, lang: str, golds: list[str]):
     """An exported lm-eval task over self-authored items, one per gold."""
     task = TASKS[task_id]
     answer_lang = None if task_id == "mgsm_direct" else lang
-    samples = [Sample(str(i), task_id, lang, f"Q{i}", target=gold, answer_lang=answer_lang)
+    # the scorer's answer words, as the builder puts them on every sample (from the packs)
+    meta = math.answer_vocabulary(task_literals(task, packs.load_pack(lang), lang)) if task_id.startswith("mgsm") else {}
+    samples = [Sample(str(i), task_id, lang, f"Q{i}", target=gold, answer_lang=answer_lang, meta=meta)
                for i, gold in enumerate(golds)]
     docs_path = tmp_path / "data" / f"{task_id}_{lang}.jsonl"
     docs_path.parent.mkdir(parents=True, exist_ok=True)
@@ -334,7 +340,7 @@ def test_mgsm_direct_filter_scores_like_extract_number_except_where_documented(t
         samples, lm_task = synthetic_task(tmp_path / lang, "mgsm_direct", lang, [gold for _, _, gold in rows])
         scored = lmeval_scores(lm_task, [response for _, response, _ in rows])
         for (_, response, gold), sample, lm in zip(rows, samples, scored):
-            ours = math.score(sample, response)[0]["exact_match"]
+            ours = math.score(sample, response).metrics["exact_match"]
             assert bool(lm["exact_match"] == ours) is agree, (lang, response, gold, ours, lm)
 
 

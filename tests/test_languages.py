@@ -1,7 +1,7 @@
 import pytest
 
-from harness.errors import OctoglotError
-from harness.languages import ALL_CODES, LANGUAGES, get_language, parse_langs
+from harness.core.errors import OctoglotError
+from harness.core.languages import ALL_CODES, LANGUAGES, get_language, parse_langs
 
 
 def test_the_eight_languages_in_order():

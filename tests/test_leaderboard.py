@@ -11,9 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import leaderboard
-from harness.errors import OctoglotError
-from harness.scoring import Z95
+from harness.reporting import leaderboard, writers
+from harness.reporting.markdown import md_escape
+from harness.core.errors import OctoglotError
+from harness.scoring.statistics import Z95
 
 PRIMARY = {"sib200": "acc", "flores_en_xx": "chrf++"}
 SECONDARY = {"sib200": "acc_norm", "flores_en_xx": "bleu"}
@@ -190,18 +191,18 @@ def unescaped_cells(line: str) -> list[str]:
 def test_markdown_escapes_pipes_and_newlines(tmp_path):
     odd = "gamma | fork\nline two"
     board = leaderboard.build([write_run(tmp_path, "a", "alpha", ALPHA), write_run(tmp_path, "g", odd, GAMMA)])
-    text = leaderboard.markdown_table(board.overall)
+    text = writers.markdown_table(board.overall)
     lines = text.splitlines()
     header = next(line for line in lines if line.startswith("| model"))
     row = next(line for line in lines if line.startswith("| gamma"))
     assert row.startswith(r"| gamma \| fork<br>line two |")
     assert len(unescaped_cells(row)) == len(unescaped_cells(header)) == 4
-    assert leaderboard.md_escape("a\\|b") == "a\\\\\\|b"
+    assert md_escape("a\\|b") == "a\\\\\\|b"
 
 
 def test_latex_is_escaped(tmp_path):
     board = leaderboard.build([write_run(tmp_path, "a", "m_1 & co 100% #1", ALPHA)])
-    tex = leaderboard.latex(board)
+    tex = writers.latex(board)
     assert r"m\_1 \& co 100\% \#1" in tex
     assert "m_1 &" not in tex
     assert r"flores\_en\_xx" in tex  # task names in headers and captions too
@@ -210,7 +211,7 @@ def test_latex_is_escaped(tmp_path):
 
 def test_all_six_files_are_written(three, tmp_path):
     board = leaderboard.build(three)
-    paths = leaderboard.write(board, tmp_path / "report")
+    paths = writers.write(board, tmp_path / "report")
     assert [p.name for p in paths] == ["leaderboard.md", "leaderboard.csv", "leaderboard.json", "leaderboard.tex",
                                        "index.html", "heatmap.png"]
     assert all(p.is_file() and p.stat().st_size > 0 for p in paths)
@@ -227,7 +228,7 @@ def test_cli_prints_the_overall_table(three, tmp_path, capsys):
     from harness.cli import build_parser
 
     args = build_parser().parse_args(["leaderboard", *map(str, three), "--out", str(tmp_path / "out")])
-    assert leaderboard.main(args) == 0
+    assert writers.main(args) == 0
     out = capsys.readouterr().out
     assert out.startswith("### Overall") and "| gamma |" in out and "† beta, sib200/de" in out
     assert (tmp_path / "out" / "index.html").is_file()
@@ -242,4 +243,4 @@ def test_real_run(real_sib_run, tmp_path):
     assert sib.columns == [*acc, "mean"] and sib.models == ["smollm2"]
     assert sib.values().loc["smollm2", "en"] == pytest.approx(100 * acc["en"])
     assert cell(board.overall, "smollm2", "overall").value == pytest.approx(100 * sum(acc.values()) / len(acc))
-    assert len(leaderboard.write(board, tmp_path)) == 6
+    assert len(writers.write(board, tmp_path)) == 6

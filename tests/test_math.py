@@ -1,9 +1,9 @@
 import pytest
 
-from conftest import SHARED_DATA, needs_data
-from harness import data, packs
-from harness.errors import OctoglotError
-from harness.families import math
+from conftest import SHARED_DATA, needs_data, gen_kwargs
+from harness.tasks import data, packs
+from harness.core.errors import OctoglotError
+from harness.tasks.families import word_problems as math
 
 EXEMPLARS = {"MGSM_EXEMPLARS": {lang: {str(i): {"q": f"Q{i}: question {i}?", "a": f"A{i}: ..."} for i in range(1, 9)}
                                 for lang in ("de", "th")},
@@ -11,7 +11,7 @@ EXEMPLARS = {"MGSM_EXEMPLARS": {lang: {str(i): {"q": f"Q{i}: question {i}?", "a"
 
 
 def literals(code: str) -> dict:
-    return packs.load_pack(code).literals.model_dump()
+    return packs.load_pack(code).literals
 
 
 def test_cot_prompt_is_the_native_instruction_then_the_question():
@@ -19,7 +19,7 @@ def test_cot_prompt_is_the_native_instruction_then_the_question():
     assert sample.prompt.startswith("Löse dieses Mathematikproblem.") and sample.prompt.endswith("\n\nWie viel ist 2 + 2?")
     assert '"Antwort:"' in sample.prompt
     assert sample.target == "4" and sample.answer_lang == "de" and sample.id == "1"
-    assert math.gen_kwargs(sample)["until"] == []  # no newline stop: the reasoning spans lines
+    assert gen_kwargs(sample)["until"] == []  # no newline stop: the reasoning spans lines
 
 
 def test_direct_prompt_has_native_exemplars_and_numeric_answers():
@@ -28,7 +28,7 @@ def test_direct_prompt_has_native_exemplars_and_numeric_answers():
     assert sample.prompt.startswith("Frage: question 1?\nAntwort: 11\n\nFrage: question 2?\nAntwort: 29\n\n")
     assert sample.prompt.count("Frage:") == math.DIRECT_SHOTS + 1
     assert sample.prompt.endswith("Frage: Was ist 3 mal 3?\nAntwort:")
-    assert math.gen_kwargs(sample)["until"] == ["\n"]
+    assert gen_kwargs(sample)["until"] == ["\n"]
 
 
 def test_direct_needs_the_exemplars_file():
@@ -46,7 +46,8 @@ def test_direct_needs_the_exemplars_file():
 ])
 def test_scoring_extracts_the_final_number(lang, response, target, em):
     (sample,) = math.mgsm_samples([{"question": "q", "answer_number": target}], literals(lang), lang)
-    metrics, extracted = math.score(sample, response)
+    scored = math.score(sample, response)
+    metrics, extracted = scored.metrics, scored.extracted
     assert metrics == {"exact_match": em}
     if em:
         assert extracted == target
@@ -64,8 +65,8 @@ def test_real_mgsm_files_and_exemplars(lang):
     root = data.DataDir(SHARED_DATA, "x")
     rows = data.read_local(root, pack.tasks["mgsm"].local, math.MGSM_COLUMNS).rows
     extras = {k: v.rows for k, v in data.load_extras(pack.tasks["mgsm_direct"], root).items()}
-    cot = math.mgsm_samples(rows, pack.literals.model_dump(), lang)
-    direct = math.mgsm_direct_samples(rows, pack.literals.model_dump(), lang, extras)
+    cot = math.mgsm_samples(rows, pack.literals, lang)
+    direct = math.mgsm_direct_samples(rows, pack.literals, lang, extras)
     assert len(cot) == len(direct) == 250
     assert [s.target for s in cot] == [s.target for s in direct]
     assert cot[0].target == "18"  # Janet's ducks, in every language

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from conftest import FIXTURES, SHARED_DATA, needs_data
-from harness import data, packs
-from harness.errors import OctoglotError
-from harness.families import multiple_choice as mc
+from harness.tasks import data, packs
+from harness.core.errors import OctoglotError
+from harness.tasks.families import multiple_choice as mc
 
 HUB = FIXTURES / "hub"
 
@@ -17,7 +17,7 @@ def rows(name: str) -> list[dict]:
 
 
 def literals(code: str) -> dict:
-    return packs.load_pack(code).literals.model_dump()
+    return packs.load_pack(code).literals
 
 
 def test_belebele_lettered_prompt_in_german():
@@ -46,14 +46,14 @@ def test_xnli_whole_sentence_options_in_thai():
     assert first.choices == ("เขาเดินไปโรงเรียนทุกวัน, ถูกต้อง? ใช่, เขาไปโรงเรียน",
                              "เขาเดินไปโรงเรียนทุกวัน, ถูกต้อง? ดังนั้น, เขาไปโรงเรียน",
                              "เขาเดินไปโรงเรียนทุกวัน, ถูกต้อง? ไม่, เขาไปโรงเรียน")
-    assert mc.requests(first) == [("", c) for c in first.choices]
+    assert first.loglikelihood_requests() == [("", c) for c in first.choices]
 
 
 def test_xwinograd_hub_rows_partial_scoring():
     first, second = mc.xwinograd_samples(rows("xwinograd.pt.jsonl"), {}, "pt")
     assert first.contexts == ("O troféu não cabe na mala porque o troféu", "O troféu não cabe na mala porque a mala")
     assert first.choices == (" é grande demais.", " é grande demais.")
-    assert mc.requests(first) == list(zip(first.contexts, first.choices))
+    assert first.loglikelihood_requests() == list(zip(first.contexts, first.choices))
     assert (first.target, second.target) == (0, 1)
 
 
@@ -97,11 +97,12 @@ def test_xcopa_bad_question_kind():
 @pytest.mark.parametrize("task, lang, count", [("xcopa", "it", 500), ("xcopa", "th", 500), ("xwinograd", "en", 2325),
                                                ("xwinograd", "fr", 83), ("xwinograd", "pt", 263)])
 def test_real_files_load_through_the_packs(task, lang, count):
-    from harness.tasks import TASKS
+    from harness.tasks.registry import all_tasks
 
+    TASKS = all_tasks()
     pack = packs.load_pack(lang)
     entry = pack.tasks[task]
     loaded = data.read_local(data.DataDir(SHARED_DATA, "x"), entry.local, TASKS[task].columns)
-    samples = TASKS[task].build(loaded.rows, pack.literals.model_dump(), lang, {})
+    samples = TASKS[task].build(loaded.rows, pack.literals, lang, {})
     assert len(samples) == count and len({s.id for s in samples}) == count
     assert all(0 <= s.target < len(s.choices) for s in samples)

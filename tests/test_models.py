@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from harness import models
-from harness.errors import OctoglotError
+from harness.execution import models
+from harness.core.errors import OctoglotError
 
 
 @pytest.mark.parametrize("text, expected", [

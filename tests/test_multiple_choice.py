@@ -2,15 +2,15 @@ import math
 
 import pytest
 
-from harness import packs
-from harness.errors import OctoglotError
-from harness.families import multiple_choice as mc
+from harness.tasks import packs
+from harness.core.errors import OctoglotError
+from harness.tasks.families import multiple_choice as mc
 
 ROW = {"index_id": "7", "category": "sports", "text": " Die Mannschaft gewann. "}
 
 
 def de_literals() -> dict:
-    return packs.load_pack("de").literals.model_dump()
+    return packs.load_pack("de").literals
 
 
 def test_prompt_and_choices_are_in_the_target_language():
@@ -22,13 +22,13 @@ def test_prompt_and_choices_are_in_the_target_language():
 
 
 def test_thai_prompt_uses_thai_words():
-    (sample,) = mc.sib200_samples([{**ROW, "text": "ทีมชนะ"}], packs.load_pack("th").literals.model_dump(), "th")
+    (sample,) = mc.sib200_samples([{**ROW, "text": "ทีมชนะ"}], packs.load_pack("th").literals, "th")
     assert sample.prompt.endswith("\nหัวข้อ:") and " กีฬา" in sample.choices
 
 
 def test_requests_pair_the_prompt_with_every_option():
     (sample,) = mc.sib200_samples([ROW], de_literals(), "de")
-    assert mc.requests(sample) == [(sample.prompt, c) for c in sample.choices]
+    assert sample.loglikelihood_requests() == [(sample.prompt, c) for c in sample.choices]
 
 
 def test_unknown_category_is_a_clear_error():
@@ -53,12 +53,12 @@ def test_prompt_hash_changes_with_prompt_or_choices():
 ])
 def test_acc_and_length_normalised_acc(category, lls, acc, acc_norm):
     (sample,) = mc.sib200_samples([{**ROW, "category": category}], de_literals(), "de")
-    assert mc.score(sample, lls) == {"acc": acc, "acc_norm": acc_norm}
+    assert mc.score(sample, lls).metrics == {"acc": acc, "acc_norm": acc_norm}
 
 
 def test_acc_norm_can_differ_from_acc():
     (sample,) = mc.sib200_samples([ROW], de_literals(), "de")
     # " Wissenschaft/Technik" is 21 bytes, " Sport" 6: -3/21 > -1/6 per byte, though -3 < -1
     lls = [-3.0, -99, -99, -1.0, -99, -99, -99]
-    assert mc.score(sample, lls) == {"acc": 1.0, "acc_norm": 0.0}
+    assert mc.score(sample, lls).metrics == {"acc": 1.0, "acc_norm": 0.0}
     assert math.isclose(-3.0 / len(sample.choices[0].encode()), -3 / 21)

@@ -2,10 +2,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import packs
-from harness.errors import OctoglotError
-from harness.languages import ALL_CODES
-from harness.tasks import TASKS
+from harness.tasks import packs
+from harness.core.errors import OctoglotError
+from harness.core.languages import ALL_CODES
+from harness.tasks.registry import all_tasks
+
+TASKS = all_tasks()
 
 GOOD = (packs.LANGS_DIR / "de" / "pack.yaml").read_text(encoding="utf-8")
 
@@ -27,26 +29,30 @@ def test_every_pack_loads_and_defines_every_literal_its_tasks_need(code):
 
 
 def test_all_packs_name_the_same_sib200_topics():
-    keys = {tuple(packs.load_pack(code).literals.topics) for code in ALL_CODES}
+    keys = {tuple(packs.load_pack(code).literals["topics"]) for code in ALL_CODES}
     assert len(keys) == 1 and len(next(iter(keys))) == 7
 
 
 def test_prompt_words_are_in_the_target_language():
-    assert packs.load_pack("de").literals.topic == "Thema"
-    assert packs.load_pack("th").literals.topics["sports"] == "กีฬา"
-    assert packs.load_pack("hi").literals.topics["politics"] == "राजनीति"
+    assert packs.load_pack("de").literals["topic"] == "Thema"
+    assert packs.load_pack("th").literals["topics"]["sports"] == "กีฬา"
+    assert packs.load_pack("hi").literals["topics"]["politics"] == "राजनीति"
     # the literals differ from English everywhere but English
-    english = packs.load_pack("en").literals.topic_instruction
-    assert all(packs.load_pack(c).literals.topic_instruction != english for c in ALL_CODES if c != "en")
+    english = packs.load_pack("en").literals["topic_instruction"]
+    assert all(packs.load_pack(c).literals["topic_instruction"] != english for c in ALL_CODES if c != "en")
 
 
 BROKEN = [
     ("malformed YAML", GOOD.replace("literals:", "literals: [", 1), "malformed YAML"),
     ("unknown top-level field", GOOD + "\nshots: 5\n", "shots: unknown field"),
-    ("unknown literal", GOOD.replace("  question:", "  qestion:", 1), "literals.qestion: unknown field"),
+    ("unknown literal", GOOD.replace("  question:", "  qestion:", 1),
+     "literals.qestion: unknown literal (no registered task needs it). Did you mean 'question'?"),
     ("unknown task field", GOOD.replace("    version: 1\n    local:", "    version: 1\n    shots: 3\n    local:"),
      "tasks.sib200.shots: unknown field"),
-    ("literal of the wrong type", GOOD.replace('  yes_word: "Ja"', "  yes_word: yes"), "literals.yes_word"),
+    ("literal of the wrong type", GOOD.replace('  topic: "Thema"', "  topic: 5"), "literals.topic"),
+    ("empty literal", GOOD.replace('  topic: "Thema"', '  topic: " "'), "literals.topic: empty"),
+    ("unknown task", GOOD.replace("  sib200:", "  sib201:", 1),
+     "tasks.sib201: unknown task. Did you mean 'sib200'"),
     ("missing format", GOOD.replace("format: 1\n", ""), "format: required field is missing"),
     ("future format", GOOD.replace("format: 1\n", "format: 9\n"), "pack format 9 is not supported"),
     ("no data source", GOOD[:GOOD.index("    local:")], "needs a data source"),
@@ -99,8 +105,5 @@ def test_content_hash_is_order_independent_and_sensitive_to_content():
 
 
 def test_unknown_task_id_in_a_pack_is_refused():
-    from harness.tasks import check_pack
-
-    pack = packs.parse_pack(GOOD.replace("  sib200:", "  sib201:", 1), "langs/de/pack.yaml")
     with pytest.raises(OctoglotError, match=r"pack langs/de/pack.yaml: tasks.sib201: unknown task. Did you mean 'sib200'"):
-        check_pack(pack, "langs/de/pack.yaml")
+        packs.parse_pack(GOOD.replace("  sib200:", "  sib201:", 1), "langs/de/pack.yaml")

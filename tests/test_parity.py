@@ -16,11 +16,15 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import SHARED_DATA, needs_data, octoglot
-from harness import models, records, validate
-from harness.export import export_lmeval
-from harness.records import SampleResult
-from harness.tasks import TASKS
-from harness.validate import TOLERANCE, compare, markdown, run_lmeval
+from harness.core import records
+from harness.execution import models
+from harness.interop import validate
+from harness.interop.export import export_lmeval
+from harness.core.records import SampleResult
+from harness.tasks.registry import all_tasks
+
+TASKS = all_tasks()
+from harness.interop.validate import TOLERANCE, compare, markdown, run_lmeval
 
 
 LIMIT = 3

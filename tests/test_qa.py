@@ -9,17 +9,17 @@ import unicodedata
 
 import pytest
 
-from conftest import SHARED_DATA
-from harness import data, packs
-from harness.errors import OctoglotError
-from harness.families import qa
-from harness.records import Sample
+from conftest import SHARED_DATA, gen_kwargs, needs
+from harness.tasks import data, packs
+from harness.core.errors import OctoglotError
+from harness.tasks.families import qa
+from harness.core.records import Sample
 
 XQUAD_LANGS = ("en", "de", "es", "hi", "th")
 XQUAD_DIR = SHARED_DATA / "xquad" if SHARED_DATA else None
-needs_xquad = pytest.mark.skipif(
+needs_xquad = needs(
     XQUAD_DIR is None or not all((XQUAD_DIR / f"xquad.{lang}.json").is_file() for lang in XQUAD_LANGS),
-    reason="real XQuAD data not found (../shared/data/xquad/xquad.<lang>.json or $OCTOGLOT_DATA/xquad)",
+    "the real XQuAD data is not found (../shared/data/xquad/xquad.<lang>.json or $OCTOGLOT_DATA/xquad)",
 )
 
 
@@ -311,7 +311,8 @@ def hindi_sample(*golds: str) -> Sample:
     (hindi_sample("नई दिल्ली"), "", 0.0, 0.0, ""),
 ])
 def test_score(sample, response, em, f1, extracted):
-    metrics, answer = qa.score(sample, response)
+    scored = qa.score(sample, response)
+    metrics, answer = scored.metrics, scored.extracted
     assert set(metrics) == {"exact_match", "f1"}
     assert metrics["exact_match"] == em and metrics["f1"] == pytest.approx(f1, abs=1e-12)
     assert answer == extracted
@@ -320,11 +321,11 @@ def test_score(sample, response, em, f1, extracted):
 def test_score_accepts_a_target_read_back_from_json():
     sample = hindi_sample("नई दिल्ली")
     reread = Sample(sample.id, sample.task, sample.lang, sample.prompt, target=list(sample.target))
-    assert qa.score(reread, "नई दिल्ली")[0]["exact_match"] == 1.0
+    assert qa.score(reread, "नई दिल्ली").metrics["exact_match"] == 1.0
 
 
 def test_gen_kwargs_greedy_one_line_with_room_for_short_token_scripts():
-    en, hi, th = (qa.gen_kwargs(Sample("1", "xquad", lang, "p")) for lang in ("en", "hi", "th"))
+    en, hi, th = (gen_kwargs(Sample("1", "xquad", lang, "p")) for lang in ("en", "hi", "th"))
     for kwargs in (en, hi, th):
         assert kwargs["until"] == ["\n"] and kwargs["do_sample"] is False
     assert en["max_gen_toks"] < hi["max_gen_toks"] < th["max_gen_toks"]
@@ -348,5 +349,5 @@ def test_real_xquad_files():
         for sample in by_lang[lang]:
             gold = sample.target[0]
             assert qa.normalize(gold, lang), (lang, sample.id)
-            metrics, _ = qa.score(sample, gold)
+            metrics = qa.score(sample, gold).metrics
             assert metrics == {"exact_match": 1.0, "f1": 1.0}, (lang, sample.id, gold)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA, free_port, needs_data, octoglot
+from conftest import SHARED_DATA, free_port, needs_data, octoglot, require_module
 
-ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'octoglot[ray]'; make test installs it)")
+ray = require_module("ray", "Ray is not installed (pip install 'octoglot[ray]'; make test installs it)")
 
 pytestmark = [pytest.mark.slow, needs_data]
 

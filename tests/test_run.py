@@ -7,7 +7,7 @@ import math
 import pytest
 
 from conftest import SHARED_DATA, needs_data, octoglot
-from harness.records import FORMAT_VERSION
+from harness.core.records import FORMAT_VERSION
 
 pytestmark = [pytest.mark.slow, needs_data]
 
@@ -49,6 +49,9 @@ def test_manifest_records_model_versions_seeds_hashes_and_checksums(run):
                                 "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
         assert unit["task_version"] == 1 and unit["pack_version"] == 1 and len(unit["prompt_hash"]) == 16
         assert unit["n_items"] == 204 and unit["n_samples"] == 3 and unit["n_errors"] == 0
+        # format 2: what decides the answers besides the prompt (log-likelihood: no generation, no detector)
+        assert (unit["kind"], unit["parallel"], unit["generation"], unit["langid"]) == ("loglikelihood", True, None,
+                                                                                         None)
     assert units["en"]["prompt_hash"] != units["hi"]["prompt_hash"]  # prompts are in the target language
     assert manifest["wall_seconds"] > 0 and manifest["peak_rss_mb"] > 100
 
@@ -62,8 +65,8 @@ def test_samples_hold_real_loglikelihoods_and_consistent_metrics(run):
         assert len(records) == 3
         for rec in records:
             assert set(rec) == {"id", "prompt_hash", "target", "loglikelihoods", "response", "metrics", "error",
-                                "detected_lang", "extracted"}
-            assert rec["error"] is None and rec["response"] is None
+                                "detected_lang", "extracted", "statistics"}
+            assert rec["error"] is None and rec["response"] is None and rec["statistics"] is None
             lls = rec["loglikelihoods"]
             assert len(lls) == 7 and all(math.isfinite(x) and x < 0 for x in lls)
             assert len(set(lls)) == 7  # distinct options get distinct scores
@@ -84,4 +87,6 @@ def test_results_are_long_format_means_of_the_samples(run):
     for (lang, metric), row in scores.items():
         records = [json.loads(x) for x in (run_dir / "samples" / lang / "sib200.jsonl").read_text().splitlines()]
         assert row["n"] == 3 and row["task"] == "sib200"
+        assert (row["kind"], row["scale"], row["higher_is_better"], row["primary"]) == ("binary", 1, True,
+                                                                                         metric == "acc")
         assert row["value"] == pytest.approx(sum(r["metrics"][metric] for r in records) / 3)

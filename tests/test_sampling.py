@@ -1,11 +1,11 @@
 from collections import Counter
 
 from conftest import FIXTURES, SHARED_DATA, needs_data
-from harness import data, packs
-from harness.families.multiple_choice import sib200_samples
-from harness.packs import LocalSource
-from harness.records import Sample
-from harness.sampling import seeded_subset
+from harness.tasks import data, packs
+from harness.tasks.families.multiple_choice import sib200_samples
+from harness.tasks.packs import LocalSource
+from harness.core.records import Sample
+from harness.core.sampling import seeded_subset
 
 
 def samples(n: int, lang: str) -> list[Sample]:
@@ -40,10 +40,10 @@ def test_sib200_limit_25_spans_several_topics_on_real_data():
     en_pack = packs.load_pack("en")
     rows = data.read_local(root, en_pack.tasks["sib200"].local).rows
     assert len({r["category"] for r in rows[:25]}) == 1
-    chosen = seeded_subset(sib200_samples(rows, en_pack.literals.model_dump(), "en"), 25, 1234)
+    chosen = seeded_subset(sib200_samples(rows, en_pack.literals, "en"), 25, 1234)
     assert len(Counter(s.target for s in chosen)) >= 4
     th_rows = data.read_local(root, packs.load_pack("th").tasks["sib200"].local).rows
-    th = seeded_subset(sib200_samples(th_rows, packs.load_pack("th").literals.model_dump(), "th"), 25, 1234)
+    th = seeded_subset(sib200_samples(th_rows, packs.load_pack("th").literals, "th"), 25, 1234)
     assert [s.id for s in th] == [s.id for s in chosen]
     assert [s.target for s in th] == [s.target for s in chosen]  # parallel: same gold topic
 
@@ -51,5 +51,5 @@ def test_sib200_limit_25_spans_several_topics_on_real_data():
 def test_fixture_rows_load_with_the_real_adapter():
     rows = data.read_local(data.DataDir(FIXTURES.joinpath("data").resolve(), "x"),
                            LocalSource(path="sib200/data/annotated/deu_Latn/test.tsv")).rows
-    out = sib200_samples(rows, packs.load_pack("de").literals.model_dump(), "de")
+    out = sib200_samples(rows, packs.load_pack("de").literals, "de")
     assert [s.id for s in out] == [str(i) for i in range(11, 21)]

@@ -232,7 +232,7 @@ def test_credentials_in_model_args_are_refused(tmp_path, name):
 
 
 def test_ordinary_model_args_that_mention_tokens_are_not_credentials():
-    from harness.models import is_credential, parse_model_args
+    from harness.execution.models import is_credential, parse_model_args
 
     args = parse_model_args("tokenizer=/m,tokenizer_backend=huggingface,tokenized_requests=False,add_bos_token=True,"
                             "max_tokens=5,max_gen_toks=9,custom_prefix_token_id=1")

@@ -12,21 +12,49 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA, free_port, needs_data, octoglot, tokenizer_dir
+from conftest import SHARED_DATA, free_port, needs_data, octoglot, require_module, tokenizer_dir
 
-pytest.importorskip("llama_cpp", reason="llama-cpp-python[server] is not installed (make test builds and installs it)")
+require_module("llama_cpp", "llama-cpp-python[server] is not installed (make test builds and installs it)")
 
 pytestmark = [pytest.mark.slow, needs_data]
 
 
+def test_the_llama_cpp_build_is_portable():
+    """A build that uses every instruction of the build machine (GGML_NATIVE, llama-cpp-python's default) died
+    with SIGILL on a CPU that advertises AVX-512 and AMX; `make install-test` builds for a portable baseline."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode()
+    assert "AVX2 = 1" in info, info
+    assert "AVX512" not in info and "AMX" not in info, (
+        f"llama-cpp-python was built for this machine's CPU ({info.strip()}); rebuild it portably: "
+        "rm -rf ~/.cache/octoglot/wheels .venv/.installed-test && make install-test")
+
+
+@dataclass
+class Server:
+    base: str
+    proc: subprocess.Popen
+    log: Path
+
+    def death(self) -> str:
+        """'' while the server runs; else how it ended (exit status, signal) and the end of its log."""
+        code = self.proc.poll()
+        if code is None:
+            return ""
+        how = f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+        return f"llama_cpp.server is gone ({how}); its log ends: {self.log.read_text(errors='replace')[-1500:]}"
+
+
 @pytest.fixture(scope="module")
-def server(model_cache, tmp_path_factory):
+def running(model_cache, tmp_path_factory):
     """``python -m llama_cpp.server`` with the bundled GGUF; stopped by its PID."""
-    from harness import models
+    from harness.execution import models
 
     gguf = models.locate_gguf(models.ALIASES["smollm2"])
     port = free_port()
@@ -35,27 +63,36 @@ def server(model_cache, tmp_path_factory):
         proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
                                  "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
                                 stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/v1"
+    served = Server(f"http://127.0.0.1:{port}/v1", proc, log)
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/models", timeout=2) as response:
+                with urllib.request.urlopen(f"{served.base}/models", timeout=2) as response:
                     if response.status == 200:
                         break
             except OSError:
                 pass
-            assert proc.poll() is None, log.read_text()[-3000:]
+            assert proc.poll() is None, served.death()
             assert time.monotonic() < deadline, "llama_cpp.server did not answer within 120 s"
             time.sleep(0.5)
-        yield base
+        yield served
     finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.fixture
+def server(running):
+    """The server's base URL; a test that loses the server fails saying how it ended, not "connection refused"."""
+    assert not running.death(), running.death()
+    yield running.base
+    assert not running.death(), running.death()
 
 
 @pytest.fixture

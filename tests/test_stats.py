@@ -9,8 +9,8 @@ import pytest
 from sacrebleu.metrics import BLEU, CHRF
 from sacrebleu.significance import PairedTest
 
-from harness import stats
-from harness.families.translation import make_metric, segment_statistics
+from harness.scoring import statistics as stats
+from harness.tasks.families.translation import make_metric, segment_statistics
 
 # --- McNemar -------------------------------------------------------------------------------------
 

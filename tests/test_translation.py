@@ -8,18 +8,20 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, gen_kwargs, needs
+from harness.scoring.aggregate import unit_scores
+from harness.tasks.registry import get_task
 from sacrebleu.metrics import BLEU, CHRF
 
-from harness import data, packs
-from harness.errors import OctoglotError
-from harness.families import translation as tr
-from harness.languages import LANGUAGES
-from harness.records import SampleResult
+from harness.tasks import data, packs
+from harness.core.errors import OctoglotError
+from harness.tasks.families import translation as tr
+from harness.core.languages import LANGUAGES
+from harness.core.records import SampleResult
 
 FLORES = SHARED_DATA / "flores200" / "devtest" if SHARED_DATA else None
-needs_flores = pytest.mark.skipif(FLORES is None or not FLORES.is_dir(),
-                                  reason="real FLORES-200 devtest not found (../shared/data/flores200 or $OCTOGLOT_DATA)")
+needs_flores = needs(FLORES is None or not FLORES.is_dir(),
+                     "the real FLORES-200 devtest is not found (../shared/data/flores200 or $OCTOGLOT_DATA)")
 
 # Self-authored parallel lines (not benchmark data).
 EN = ["The cat sat on the mat.", "It rained all day in the city.", "She bought three apples at the market."]
@@ -32,11 +34,24 @@ def rows(lines: list[str]) -> list[dict]:
 
 
 def literals(lang: str) -> dict:
-    return packs.load_pack(lang).literals.model_dump()
+    return packs.load_pack(lang).literals
 
 
 def results_for(samples, hypotheses) -> list[SampleResult]:
-    return [SampleResult(s.id, s.prompt_hash, s.target, response=h, extracted=h) for s, h in zip(samples, hypotheses)]
+    """Records whose hypothesis is exactly ``h`` (no cleaning), with the per-segment statistics the scorer stores."""
+    out = []
+    for s, h in zip(samples, hypotheses):
+        target = s.answer_lang or s.lang
+        statistics = {name: tr.segment_statistics([h], [s.target], tr.make_metric(name, target))[0]
+                      for name in tr.CORPUS_METRICS}
+        out.append(SampleResult(s.id, s.prompt_hash, s.target, response=h, extracted=h, statistics=statistics))
+    return out
+
+
+def corpus(samples, results) -> list[dict]:
+    """The unit's corpus score rows, as ``harness.scoring.aggregate`` writes them into results.json."""
+    task = get_task(samples[0].task)
+    return [row for row in unit_scores(task, samples[0].lang, samples, results) if row["kind"] == "corpus"]
 
 
 # --- builders ------------------------------------------------------------------------------------
@@ -117,7 +132,7 @@ def test_every_pack_defines_the_translation_literals(lang):
 def test_generation_budget_follows_the_target_script(lang, into_english, budget):
     build = tr.flores_xx_en_samples if into_english else tr.flores_en_xx_samples
     (s, *_) = build(rows(EN), literals(lang), lang, {"reference": rows(DE)})
-    assert tr.gen_kwargs(s) == {"until": ["\n"], "max_gen_toks": budget, "do_sample": False}
+    assert gen_kwargs(s) == {"until": ["\n"], "max_gen_toks": budget, "do_sample": False}
 
 
 @pytest.mark.parametrize("response, expected", [
@@ -142,12 +157,13 @@ def test_clean_hypothesis(response, expected):
 
 def test_score_is_sentence_chrf_plus_plus_of_the_cleaned_answer():
     (s, *_) = tr.flores_en_xx_samples(rows(EN), literals("de"), "de", {"reference": rows(DE)})
-    metrics, extracted = tr.score(s, ' "Die Katze sass auf einer Matte."\nmehr')
+    scored = tr.score(s, ' "Die Katze sass auf einer Matte."\nmehr')
+    metrics, extracted = scored.metrics, scored.extracted
     assert extracted == "Die Katze sass auf einer Matte."
     expected = CHRF(word_order=2).sentence_score(extracted, [DE[0]]).score
     assert metrics == {"chrf": pytest.approx(expected, abs=1e-12)} and 20 < metrics["chrf"] < 100
-    assert tr.score(s, DE[0]) == ({"chrf": 100.0}, DE[0])
-    assert tr.score(s, "") == ({"chrf": 0.0}, "")
+    assert (tr.score(s, DE[0]).metrics, tr.score(s, DE[0]).extracted) == ({"chrf": 100.0}, DE[0])
+    assert (tr.score(s, "").metrics, tr.score(s, "").extracted) == ({"chrf": 0.0}, "")
 
 
 # --- corpus scores -------------------------------------------------------------------------------
@@ -170,7 +186,7 @@ def test_thai_bleu_needs_the_char_tokenizer(tokenize, low, high):
 
 def test_corpus_rows_and_thai_bleu_above_zero():
     samples = tr.flores_en_xx_samples(rows(["x"]), literals("th"), "th", {"reference": rows([THAI_REF])})
-    rows_out = tr.corpus(samples, results_for(samples, [THAI_HYP]))
+    rows_out = corpus(samples, results_for(samples, [THAI_HYP]))
     assert [r["metric"] for r in rows_out] == ["chrf++", "bleu"]
     bleu = rows_out[1]
     assert bleu["value"] > 70 and bleu["n"] == 1 and bleu["stderr"] == 0.0  # one segment: no spread
@@ -181,7 +197,7 @@ def test_corpus_rows_and_thai_bleu_above_zero():
 def test_corpus_is_not_the_mean_of_sentence_scores():
     samples = tr.flores_en_xx_samples(rows(EN), literals("de"), "de", {"reference": rows(DE)})
     hyps = ["Die Katze sass auf der Matte.", "Es regnete.", DE[2]]
-    chrf_row, bleu_row = tr.corpus(samples, results_for(samples, hyps))
+    chrf_row, bleu_row = corpus(samples, results_for(samples, hyps))
     assert chrf_row["value"] == pytest.approx(CHRF(word_order=2).corpus_score(hyps, [DE]).score, abs=1e-12)
     assert bleu_row["value"] == pytest.approx(BLEU().corpus_score(hyps, [DE]).score, abs=1e-12)
     assert bleu_row["signature"].split("|")[3] == "tok:13a" and chrf_row["n"] == 3
@@ -189,8 +205,11 @@ def test_corpus_is_not_the_mean_of_sentence_scores():
 
 def test_corpus_cleans_a_stored_response_without_extracted():
     samples = tr.flores_en_xx_samples(rows(EN[:1]), literals("de"), "de", {"reference": rows(DE[:1])})
-    result = SampleResult("1", samples[0].prompt_hash, DE[0], response=f'"{DE[0]}"\nmore')
-    assert tr.corpus(samples, [result])[0]["value"] == 100.0
+    response = f'"{DE[0]}"\nmore'
+    scored = tr.score(samples[0], response)  # the scorer cleans the response before its statistics
+    result = SampleResult("1", samples[0].prompt_hash, DE[0], response=response, extracted=scored.extracted,
+                          statistics=scored.statistics)
+    assert corpus(samples, [result])[0]["value"] == 100.0
 
 
 @pytest.mark.parametrize("name, lang", [("chrf++", "de"), ("bleu", "de"), ("chrf++", "th"), ("bleu", "th")])
@@ -236,7 +255,7 @@ def cli_scores(tmp_path: Path, hypotheses: list[str], references: list[str], tok
 
 
 def assert_parity(tmp_path, samples, hypotheses, lang):
-    ours = {row["metric"]: row for row in tr.corpus(samples, results_for(samples, hypotheses))}
+    ours = {row["metric"]: row for row in corpus(samples, results_for(samples, hypotheses))}
     theirs = cli_scores(tmp_path, hypotheses, [s.target for s in samples], tr.bleu_tokenizer(lang))
     for metric in ("chrf++", "bleu"):
         assert ours[metric]["value"] == pytest.approx(theirs[metric]["score"], abs=1e-9), metric

@@ -50,12 +50,12 @@ def score_options(lm, context: str, continuations: list[str]) -> tuple[list[tupl
         rest = longest - 1
         tail = None
         if rest > 0:
-            cache = first.past_key_values
+            cache = first.cache  # transformers' Cache API (``past_key_values`` is gone in transformers 5.40)
             cache.batch_repeat_interleave(len(continuations))
             pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
             # right padding: a causal model never lets a later (padded) position change an earlier one
             batch = [cont[:-1] + [pad] * (rest - (len(cont) - 1)) for _, cont in encoded]
-            out = model(torch.tensor(batch, device=device), past_key_values=cache, use_cache=False)
+            out = model(torch.tensor(batch, device=device), cache=cache, use_cache=False)
             tail = F.log_softmax(out.logits.float(), dim=-1)
             tokens += len(continuations) * rest
     results = []

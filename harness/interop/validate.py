@@ -134,7 +134,8 @@ def compare(exported: list[dict], run_dir: Path, lmeval: dict[str, dict], tolera
             gen_notes.append(f"{len(paired) - identical} generation(s) differ")
         definition = get_task(task)
         metric_pairs = []
-        for metric in t["metrics"]:
+        exported_metrics = [m.split(",")[0] for m in results if m.endswith(f",{FILTER}") and "_stderr" not in m]
+        for metric in exported_metrics:
             if definition.metric(metric).kind == "corpus":  # the same cleaned hypotheses give the same corpus score
                 agree = sum((r["extracted"] or "") == s["filtered_resps"][0] for r, s in paired)
                 if agree < len(paired):

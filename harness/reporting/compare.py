@@ -241,6 +241,14 @@ def _format_1_statistics(run: Run, task: str, lang: str, metric: str, records: l
     return segment_statistics(hypotheses, references, make_metric(metric, run.target_lang(task, lang)))
 
 
+def _format_1_signature(run: Run, task: str, lang: str, metric: str) -> str | None:
+    if run.version != 1:
+        return None
+    from harness.tasks.families.translation import signature
+
+    return signature(metric, run.target_lang(task, lang))
+
+
 def _statistics(run: Run, task: str, lang: str, metric: str, records: list[dict]) -> list[list[float]]:
     if run.version == 1:
         return _format_1_statistics(run, task, lang, metric, records)
@@ -295,7 +303,7 @@ def _compare_cell(a: Run, b: Run, task: str, lang: str, resamples: int, seed: in
         stats_b = _statistics(b, task, lang, metric, [recs_b[i] for i in ids])
         result = stats.paired_bootstrap(stats_a, stats_b, score_fn, resamples=resamples, seed=seed)
         signature = next((s.get("signature") for s in a.scores if s["task"] == task and s["lang"] == lang
-                          and s["metric"] == metric), None)
+                          and s["metric"] == metric), None) or _format_1_signature(a, task, lang, metric)
         return Cell(task, lang, metric, "paired bootstrap", len(ids), result["score_a"], result["score_b"],
                     result["delta"], result["p_value"],
                     detail={"ci95": result["ci95"], "resamples": resamples, "seed": seed, "signature": signature},

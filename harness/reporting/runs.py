@@ -74,10 +74,15 @@ class Run:
 
     def primary(self, task: str) -> str | None:
         """The task's primary metric, as the run recorded it."""
+        if self.version == 1:
+            metrics = FORMAT_1_TASKS.get(task, {}).get("metrics", {})
+            return next((name for name, facts in metrics.items() if facts["primary"]), None)
         return next((s["metric"] for s in self.scores if s["task"] == task and s["primary"]), None)
 
     def facts(self, task: str, metric: str) -> dict | None:
         """The metric's facts (``FACTS``) as the run recorded them."""
+        if self.version == 1:
+            return FORMAT_1_TASKS.get(task, {}).get("metrics", {}).get(metric)
         row = next((s for s in self.scores if s["task"] == task and s["metric"] == metric), None)
         return {k: row[k] for k in FACTS} if row else None
 
