@@ -1,17 +1,43 @@
 """octoglot against plain lm-eval, on the same machine, model (smollm2), data and requests.
 
-    python bench/vs_lmeval.py [--limit 25] [--data-dir ../shared/data]
+    python bench/vs_lmeval.py [--limit 25] [--runs 3] [--runs-same 1] [--data-dir ../shared/data]
 
-Measures, each tool in its own process:
-  1. start-up: `octoglot tasks` (best of 3) against lm-eval's default task listing (`TaskManager()`);
-  2. SIB-200 (all eight languages) and XCOPA (it, th) with the same seeded items: plain lm-eval over the
-     tasks `octoglot export lm-eval` wrote (`TaskManager(include_path=..., include_defaults=False)`, `hf`
-     backend) and `octoglot run --no-cache`: forward tokens, wall seconds, peak RSS, accuracy, and the
-     largest per-request |Δ log-likelihood|;
-  3. a cached re-run of octoglot (same command twice on a fresh response cache): model calls and wall;
-  4. the bootstrap CI of chrF++ over the 1012 FLORES segments, 1000 resamples;
-  5. harness overhead with a zero-cost model (lm-eval's `dummy`): the share of wall time not in the model.
-Prints a Markdown table with the ratios. Nothing here is a test; figures depend on the machine.
+Every figure printed is measured by this run. Every measurement runs each tool in fresh ("cold") processes,
+the same number for both tools, and reports the median:
+
+  1. start-up, the same work on both sides (``--runs`` processes each):
+     a. listing the tasks: ``octoglot tasks`` against ``lm-eval ls tasks`` (lm-eval's console script);
+     b. the same 10 (task, language) pairs made ready to run: octoglot plans them (packs, data, the seeded
+        items, prompts) against lm-eval indexing the tasks ``octoglot export lm-eval`` wrote
+        (``TaskManager(include_path=<export>, include_defaults=False)``), loading their documents and
+        building their requests (``get_task_dict`` + ``build_all_requests``);
+  2. SIB-200 (all eight languages) and XCOPA (it, th) with the same seeded items (``--runs-same``
+     processes each): plain lm-eval (``hf`` backend) over the exported tasks against
+     ``octoglot run --no-cache``: wall seconds, peak RSS, accuracy, the largest per-request
+     |Δ log-likelihood|, and the forward passes each tool actually ran, counted by the same hook in both
+     processes (below), beside octoglot's own ``forward_tokens`` counter from its manifest;
+  3. a cached re-run of octoglot (the same command twice on a fresh response cache): model calls, forward
+     calls (hook) and wall of the second against the first;
+  4. the bootstrap CI of chrF++ over the 1012 FLORES devtest segments: octoglot's (1000 resamples)
+     against lm-eval's own bootstrap stderr of ``chrf++`` (100 resamples, the cap lm-eval applies to it);
+  5. harness overhead with a zero-cost model (lm-eval's ``dummy``) in both tools (``--runs`` processes
+     each): each process first imports every module a run of that tool imports (found by one unmeasured
+     run), so import time is measured apart and the clock then times the run alone; octoglot's share of
+     that wall time not inside the model (``model_seconds`` + ``load_seconds`` of its manifest).
+
+Cold means: a fresh process; octoglot with ``--no-cache`` and a fresh ``OCTOGLOT_CACHE`` whose ``models/``
+links to the converted weights; lm-eval (and octoglot) with a fresh, empty ``HF_DATASETS_CACHE``.
+
+Forward counting: each measured process is a child Python that installs global module hooks before the
+tool runs (``torch.nn.modules.module.register_module_forward_pre_hook`` / ``..._forward_hook``). They
+track call depth and count only outermost calls, i.e. the top-level forward of the causal-LM module, never
+its submodules: the forward calls, the token positions of the ``input_ids`` each one receives (a
+KV-cache-continued forward receives only its new positions), with padding (``numel``) and without (the
+attention mask's sum over those positions, where a mask is passed; lm-eval's log-likelihood path and
+octoglot's shared-prefix path pass none, so there both counts are the same).
+
+Prints a Markdown table with the ratios (octoglot against lm-eval). Nothing here is a test; figures depend
+on the machine (and on what else it is running).
 """
 
 from __future__ import annotations
@@ -19,6 +45,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,156 +58,465 @@ sys.path.insert(0, str(REPO))
 
 TASKS = ("sib200", "xcopa")
 LANGS = ("en", "de", "fr", "it", "pt", "hi", "es", "th")
+SEED = 1234
+BATCH = 8
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+LMEVAL_SCRIPT = Path(sys.executable).parent / "lm-eval"
 
-LMEVAL_CHILD = r"""
-import json, sys, time
-from lm_eval import simple_evaluate
-from lm_eval.models.huggingface import HFLM
-from lm_eval.tasks import TaskManager
-include, folder, names, out = sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4]
-lm = HFLM(pretrained=folder, dtype="float32", batch_size=8, device="cpu")
-tm = TaskManager(include_path=include, include_defaults=False)
-res = simple_evaluate(model=lm, tasks=names, task_manager=tm, log_samples=True, batch_size=8, device="cpu")
-dump = {"acc": {}, "samples": {}, "forward_tokens": 0}
-for name in names:
-    dump["acc"][name] = res["results"][name].get("acc,none")
-    rows = []
-    for s in res["samples"][name]:
-        for args in s["arguments"]:
-            ctx, cont = args[0], args[1]
-            if ctx == "":
-                c, t = [lm.prefix_token_id], lm.tok_encode(cont)
-            else:
-                c, t = lm._encode_pair(ctx, cont)
-            dump["forward_tokens"] += len(c) + len(t) - 1
-        rows.append({"id": s["doc"]["id"], "ll": [r[0][0] if isinstance(r[0], (list, tuple)) else r[0]
-                                                   for r in s["resps"]]})
-    dump["samples"][name] = rows
-json.dump(dump, open(out, "w"))
+# One child for every measured process. argv[1] is a JSON spec: what to run ("job"), whether to install the
+# forward counter, a file of module names to import before the clock starts, and where to write the result.
+CHILD = r"""
+import time
+T0 = time.perf_counter()
+import importlib, json, sys
+
+SPEC = json.loads(sys.argv[1])
+COUNTS = {"forward_calls": 0, "tokens": 0, "tokens_unpadded": 0, "calls_with_mask": 0, "other_top_level_calls": 0}
+
+
+def install_forward_counter():
+    # Global hooks see every module call; the depth they keep tells the outermost call (the model's own
+    # forward) from the submodule calls inside it. Only outermost calls are counted, when they finish.
+    import torch
+    from torch.nn.modules import module as nn_module
+
+    depth = [0]
+
+    def enter(module, args):
+        depth[0] += 1
+
+    def leave(module, args, *rest):  # (kwargs, output) normally; (output,) when the forward raised
+        depth[0] -= 1
+        if depth[0] or len(rest) != 2:
+            return None
+        kwargs = rest[0]
+        ids = kwargs.get("input_ids")
+        if ids is None and args:
+            ids = args[0]
+        if not type(module).__module__.startswith("transformers.") or not isinstance(ids, torch.Tensor):
+            COUNTS["other_top_level_calls"] += 1
+            return None
+        COUNTS["forward_calls"] += 1
+        COUNTS["tokens"] += ids.numel()
+        mask = kwargs.get("attention_mask")
+        if mask is None and len(args) > 1:
+            mask = args[1]
+        if isinstance(mask, torch.Tensor) and mask.dim() == 2 and mask.shape[0] == ids.shape[0]:
+            COUNTS["calls_with_mask"] += 1
+            COUNTS["tokens_unpadded"] += int(mask[:, -ids.shape[-1]:].sum())  # the positions this call adds
+        else:
+            COUNTS["tokens_unpadded"] += ids.numel()
+        return None
+
+    nn_module.register_module_forward_pre_hook(enter)
+    nn_module.register_module_forward_hook(leave, with_kwargs=True, always_call=True)
+
+
+def preimport(path):
+    for name in json.load(open(path)):
+        if name in sys.modules or name.startswith("__") or name == "_bench_child":
+            continue
+        try:
+            importlib.import_module(name)
+        except Exception:  # modules made at run time (a dataset builder's), or only importable in context
+            pass
+
+
+def octoglot(spec):
+    from harness.cli import main
+
+    return main(spec["argv"]), {}
+
+
+def octoglot_plan(spec):
+    from pathlib import Path
+
+    from harness.core.languages import parse_langs
+    from harness.execution.plan import RunConfig, plan
+    from harness.tasks.registry import parse_tasks
+
+    config = RunConfig(model="dummy", model_args=None, tasks=parse_tasks(",".join(spec["tasks"])),
+                       langs=parse_langs(",".join(spec["langs"])), limit=spec["limit"], seed=spec["seed"],
+                       output=Path("."), data_dir=spec["data_dir"], command=[])
+    units, _ = plan(config)
+    return 0, {"units": len(units), "requests": sum(len(s.loglikelihood_requests()) for u in units for s in u.samples)}
+
+
+def lmeval_tasks(spec):
+    from lm_eval.tasks import TaskManager, get_task_dict
+
+    manager = TaskManager(include_path=spec["include"], include_defaults=False)
+    tasks = get_task_dict(spec["names"], manager)
+    requests = 0
+    for task in tasks.values():
+        task.build_all_requests(limit=None, rank=0, world_size=1)
+        requests += len(task.instances)
+    return 0, {"units": len(tasks), "requests": requests}
+
+
+def lmeval_run(spec):
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    if spec["model"] == "dummy":
+        lm = "dummy"
+    else:
+        from lm_eval.models.huggingface import HFLM
+
+        lm = HFLM(pretrained=spec["model"], dtype="float32", batch_size=spec["batch"], device="cpu")
+    manager = TaskManager(include_path=spec["include"], include_defaults=False)
+    res = simple_evaluate(model=lm, tasks=spec["names"], task_manager=manager, log_samples=True,
+                          batch_size=spec["batch"], device="cpu")
+    out = {"acc": {}, "samples": {}}
+    for name in spec["names"]:
+        out["acc"][name] = res["results"][name].get("acc,none")
+        out["samples"][name] = [
+            {"id": s["doc"]["id"], "ll": [r[0][0] if isinstance(r[0], (list, tuple)) else r[0] for r in s["resps"]]}
+            for s in res["samples"][name]]
+    return 0, out
+
+
+def flores(spec):
+    from pathlib import Path
+
+    refs = Path(spec["data_dir"], "flores200/devtest/deu_Latn.devtest").read_text(encoding="utf-8").splitlines()
+    return refs, [" ".join(r.split()[:-1]) if i % 2 else r for i, r in enumerate(refs)]
+
+
+def octoglot_bootstrap(spec):
+    from harness.scoring.statistics import bootstrap
+    from harness.tasks.families import translation
+
+    refs, hyps = flores(spec)
+    metric = translation.make_metric("chrf++", "de")
+    started = time.perf_counter()
+    stats = translation.segment_statistics(hyps, refs, metric)
+    std, low, high = bootstrap(stats, lambda s: metric._compute_score_from_stats(s).score, resamples=spec["resamples"])
+    return 0, {"seconds": time.perf_counter() - started, "segments": len(refs), "stderr": std, "ci": [low, high]}
+
+
+def lmeval_bootstrap(spec):
+    from lm_eval.api.metrics import chrfpp, stderr_for_metric
+
+    refs, hyps = flores(spec)
+    items = list(zip(refs, hyps))
+    started = time.perf_counter()
+    std = stderr_for_metric(chrfpp, bootstrap_iters=spec["resamples"])(items)
+    return 0, {"seconds": time.perf_counter() - started, "segments": len(refs), "stderr": std}
+
+
+if SPEC.get("count_forward"):
+    install_forward_counter()
+if SPEC.get("preimport"):
+    preimport(SPEC["preimport"])
+before = set(sys.modules)
+T1 = time.perf_counter()
+rc, result = globals()[SPEC["job"]](SPEC)
+T2 = time.perf_counter()
+report = {"rc": rc, "imports_s": T1 - T0, "work_s": T2 - T1, "counts": COUNTS, "result": result,
+          "late_modules": len(set(sys.modules) - before)}
+if SPEC.get("record_modules"):
+    report["modules"] = [m for m in list(sys.modules) if not m.startswith("__")]
+with open(SPEC["out"], "w") as fh:
+    json.dump(report, fh)
+sys.stdout.flush()
+sys.exit(rc)
 """
 
 
-def child_rss(cmd: list[str], env: dict | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Wall seconds and the child's own peak RSS (MB, from wait4) of one process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or ENV, cwd=REPO)
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        raise SystemExit(f"{' '.join(map(str, cmd[:5]))} failed ({code}):\n{err[-3000:]}")
-    return wall, usage.ru_maxrss / 1024, subprocess.CompletedProcess(cmd, code, out, err)
+class Bench:
+    def __init__(self, work: Path, data_dir: str, models_dir: Path):
+        self.work = work
+        self.data_dir = data_dir
+        self.models_dir = models_dir
+        self.n = 0
+
+    def fresh(self, label: str, cache: Path | None = None) -> tuple[Path, dict]:
+        """A fresh folder for one process, and its environment: an empty HF_DATASETS_CACHE, and an
+        OCTOGLOT_CACHE (``cache``, else a new one with no responses) whose models/ links to the converted weights."""
+        self.n += 1
+        folder = self.work / f"{self.n:03d}-{label}"
+        folder.mkdir(parents=True)
+        if cache is None:
+            cache = folder / "octoglot-cache"
+            cache.mkdir()
+            (cache / "models").symlink_to(self.models_dir)
+        env = {**ENV, "OCTOGLOT_CACHE": str(cache), "HF_DATASETS_CACHE": str(folder / "hf-datasets")}
+        return folder, env
+
+    def process(self, cmd: list[str], folder: Path, env: dict, ok=(0, 1)) -> tuple[float, float, int]:
+        """Wall seconds and the child's own peak RSS (MB, from wait4) of one process; output to files."""
+        with open(folder / "stdout.txt", "w") as out, open(folder / "stderr.txt", "w") as err:
+            started = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=REPO)
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - started
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        if code not in ok:
+            tail = (folder / "stderr.txt").read_text(errors="replace")[-3000:]
+            raise SystemExit(f"{' '.join(map(str, cmd[:6]))[:300]} failed ({code}); {folder}:\n{tail}")
+        return wall, usage.ru_maxrss / 1024, code
+
+    def child(self, label: str, job: str, cache: Path | None = None, **spec) -> dict:
+        """Run CHILD for ``job`` in a fresh process; its report, with wall, rss, folder and cache added."""
+        folder, env = self.fresh(label, cache)
+        spec = {"job": job, "out": str(folder / "report.json"), **spec}
+        wall, rss, _ = self.process([sys.executable, "-c", CHILD, json.dumps(spec)], folder, env)
+        report = json.loads((folder / "report.json").read_text())
+        return {**report, "wall": wall, "rss": rss, "folder": folder, "cache": Path(env["OCTOGLOT_CACHE"])}
+
+    def octoglot_run(self, label: str, model: str, *extra: str, limit: int, output: Path | None = None,
+                     cache: Path | None = None, **spec) -> dict:
+        """``octoglot run`` (sib200, xcopa; the eight languages) in a CHILD process, with its run directory's
+        manifest; ``output``: the folder for run directories (default: the process's own folder)."""
+        out = output or self.work / f"{self.n + 1:03d}-{label}" / "runs"  # (the folder child() makes next)
+        argv = ["run", "--model", model, "--tasks", ",".join(TASKS), "--langs", ",".join(LANGS), "--limit",
+                str(limit), "--seed", str(SEED), "--batch-size", str(BATCH), "--data-dir", self.data_dir,
+                "--output", str(out), *extra]
+        before = set(out.iterdir()) if out.is_dir() else set()
+        report = self.child(label, "octoglot", cache=cache, argv=argv, **spec)
+        (run_dir,) = [p for p in out.iterdir() if p.is_dir() and p not in before]
+        report["run_dir"] = run_dir
+        report["manifest"] = json.loads((run_dir / "manifest.json").read_text())
+        return report
 
 
-def octoglot(*args: str, env: dict | None = None):
-    return child_rss([sys.executable, "-m", "harness", *args], env)
+def median(values) -> float:
+    return statistics.median(list(values))
 
 
-def run_dir(output: Path) -> Path:
-    (only,) = [p for p in output.iterdir() if p.is_dir()]
-    return only
+def times(ours: float, theirs: float) -> str:
+    """octoglot's time as a share of lm-eval's, and how many times faster (or slower) that is."""
+    if ours <= 0 or theirs <= 0:
+        return "n/a"
+    word = f"{theirs / ours:.1f}× faster" if ours <= theirs else f"{ours / theirs:.1f}× slower"
+    return f"{ours / theirs:.2f} ({word})"
+
+
+def share(ours: float, theirs: float, unit: str = "of lm-eval's") -> str:
+    return f"{ours / theirs:.2f} {unit}" if theirs else "n/a"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=25, help="items per task and language (default 25)")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="cold processes per tool for the start-up, bootstrap and zero-cost-model timings; "
+                             "the median is reported (default 3)")
+    parser.add_argument("--runs-same", type=int, default=1,
+                        help="cold processes per tool for the same-requests run and the cached re-run (default 1)")
     parser.add_argument("--data-dir", default=os.environ.get("OCTOGLOT_DATA") or str(REPO.parent / "shared" / "data"))
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work folder (each process's output, the run directories) and print its path")
     args = parser.parse_args()
-    from harness import models
-    from harness.export import export_lmeval
+    if args.limit < 1 or args.runs < 1 or args.runs_same < 1:
+        parser.error("--limit, --runs and --runs-same must be positive")
+    if not LMEVAL_SCRIPT.is_file():
+        raise SystemExit(f"lm-eval's console script is not next to {sys.executable} ({LMEVAL_SCRIPT})")
+    from harness.core.locations import cache_dir
+    from harness.execution import models
+    from harness.interop.export import export_lmeval
 
-    folder = models.resolve("smollm2", None).args["pretrained"]
+    started_all = time.perf_counter()
+    folder = models.resolve("smollm2", None).args["pretrained"]  # converts the GGUF once, before any timing
     work = Path(tempfile.mkdtemp(prefix="octoglot-bench-"))
+    bench = Bench(work, str(Path(args.data_dir).resolve()), cache_dir() / "models")
+    data_dir = bench.data_dir
+    export = work / "export"
+    exported = export_lmeval(export, list(TASKS), list(LANGS), data_dir, limit=args.limit, seed=SEED)
+    names = [t["name"] for t in exported["tasks"]]
     rows: list[tuple[str, str, str, str]] = []
+    notes: list[str] = []
 
-    # 1. start-up
-    ours = min(child_rss([sys.executable, "-m", "harness", "tasks"])[0] for _ in range(3))
-    theirs = child_rss([sys.executable, "-c", "from lm_eval.tasks import TaskManager; TaskManager()"])[0]
-    rows.append(("start-up: task listing (s)", f"{ours:.2f}", f"{theirs:.2f}", f"{theirs / ours:.0f}x faster"))
+    def step(text: str) -> None:
+        print(f"[{time.perf_counter() - started_all:6.0f}s] {text}", file=sys.stderr, flush=True)
+
+    # 1a. start-up: listing the tasks
+    step(f"start-up: octoglot tasks / lm-eval ls tasks, {args.runs} process(es) each")
+    ours_list, theirs_list = [], []
+    for i in range(args.runs):
+        for tool in ("octoglot", "lm-eval") if i % 2 == 0 else ("lm-eval", "octoglot"):
+            where, env = bench.fresh(f"list-{tool}")
+            if tool == "octoglot":
+                ours_list.append(bench.process([sys.executable, "-m", "harness", "tasks", "--data-dir", data_dir],
+                                               where, env, ok=(0,))[0])
+            else:
+                theirs_list.append(bench.process([str(LMEVAL_SCRIPT), "ls", "tasks"], where, env, ok=(0,))[0])
+    ours, theirs = median(ours_list), median(theirs_list)
+    rows.append(("start-up: list the tasks, `octoglot tasks` vs `lm-eval ls tasks` (s)", f"{ours:.2f}",
+                 f"{theirs:.2f}", times(ours, theirs)))
+
+    # 1b. start-up: the same tasks ready to run
+    step(f"start-up: the same {len(names)} tasks ready to run, {args.runs} process(es) each")
+    plans, managers = [], []
+    for i in range(args.runs):
+        for tool in ("octoglot", "lm-eval") if i % 2 == 0 else ("lm-eval", "octoglot"):
+            if tool == "octoglot":
+                plans.append(bench.child("plan-octoglot", "octoglot_plan", tasks=TASKS, langs=LANGS, limit=args.limit,
+                                         seed=SEED, data_dir=data_dir))
+            else:
+                managers.append(bench.child("plan-lmeval", "lmeval_tasks", include=str(export), names=names))
+    ours, theirs = median(p["wall"] for p in plans), median(p["wall"] for p in managers)
+    rows.append((f"start-up: the same {len(names)} (task, language) pairs ready to run: octoglot plan vs "
+                 f"`TaskManager(include_path, include_defaults=False)` + requests (s)", f"{ours:.2f}",
+                 f"{theirs:.2f}", times(ours, theirs)))
+    notes.append(f"Start-up, same tasks: requests built: octoglot {plans[0]['result']['requests']} "
+                 f"({plans[0]['result']['units']} units), lm-eval {managers[0]['result']['requests']} "
+                 f"({managers[0]['result']['units']} tasks); lm-eval reads documents octoglot pre-rendered, "
+                 f"octoglot renders its prompts from the raw data.")
 
     # 2. the same requests in both tools
-    export = work / "export"
-    export_lmeval(export, list(TASKS), list(LANGS), args.data_dir, limit=args.limit, seed=1234)
-    names = sorted(p.stem for p in export.glob("octoglot_*_*.yaml") if p.stem.split("_", 1)[1].rsplit("_", 1)[0]
-                   in TASKS)
-    dump = work / "lmeval.json"
-    lm_wall, lm_rss, _ = child_rss([sys.executable, "-c", LMEVAL_CHILD, str(export), folder, ",".join(names),
-                                    str(dump)])
-    theirs = json.loads(dump.read_text())
-    out = work / "octoglot"
-    cache_env = {**ENV, "OCTOGLOT_CACHE": str(work / "cache")}
-    (work / "cache").mkdir()
-    (work / "cache" / "models").symlink_to(models.cache_dir() / "models")  # converted weights, fresh responses
-    og_wall, og_rss, _ = octoglot("run", "--model", "smollm2", "--tasks", ",".join(TASKS), "--langs", ",".join(LANGS),
-                                  "--limit", str(args.limit), "--output", str(out), "--data-dir", args.data_dir,
-                                  "--no-cache", env=cache_env)
-    run = run_dir(out)
-    manifest = json.loads((run / "manifest.json").read_text())
+    step(f"same requests: lm-eval hf / octoglot run --no-cache, {args.runs_same} process(es) each")
+    lm_runs, og_runs = [], []
+    for i in range(args.runs_same):
+        for tool in ("lm-eval", "octoglot") if i % 2 == 0 else ("octoglot", "lm-eval"):
+            if tool == "lm-eval":
+                lm_runs.append(bench.child("same-lmeval", "lmeval_run", count_forward=True, include=str(export),
+                                           names=names, model=str(folder), batch=BATCH))
+            else:
+                og_runs.append(bench.octoglot_run("same-octoglot", "smollm2", "--no-cache", limit=args.limit,
+                                                  count_forward=True))
+    theirs, mine = lm_runs[0], og_runs[0]
+    run = mine["run_dir"]
     delta, ours_acc, n = 0.0, {}, 0
     for name in names:
         task, lang = name.removeprefix("octoglot_").rsplit("_", 1)
-        records = {r["id"]: r for r in map(json.loads, (run / "samples" / lang / f"{task}.jsonl").read_text().splitlines())}
+        lines = (run / "samples" / lang / f"{task}.jsonl").read_text().splitlines()
+        records = {r["id"]: r for r in map(json.loads, lines)}
         ours_acc[name] = sum(r["metrics"]["acc"] for r in records.values()) / len(records)
-        for row in theirs["samples"][name]:
-            mine = records[str(row["id"])]["loglikelihoods"]
-            delta = max(delta, max(abs(a - b) for a, b in zip(mine, row["ll"])))
-            n += len(mine)
-    acc_same = all(abs(ours_acc[k] - (theirs["acc"][k] or 0)) < 1e-9 for k in names)
-    ours_tokens = manifest["requests"]["forward_tokens"]
+        for row in theirs["result"]["samples"][name]:
+            lls = records[str(row["id"])]["loglikelihoods"]
+            delta = max(delta, max(abs(a - b) for a, b in zip(lls, row["ll"])))
+            n += len(lls)
+    acc_same = all(abs(ours_acc[k] - (theirs["result"]["acc"][k] or 0)) < 1e-9 for k in names)
+    oc, lc = mine["counts"], theirs["counts"]
+    manifest_tokens = mine["manifest"]["requests"]["forward_tokens"]
+    stable = all(r["counts"] == oc for r in og_runs) and all(r["counts"] == lc for r in lm_runs)
+    og_wall, lm_wall = median(r["wall"] for r in og_runs), median(r["wall"] for r in lm_runs)
+    og_rss, lm_rss = median(r["rss"] for r in og_runs), median(r["rss"] for r in lm_runs)
+    if manifest_tokens == oc["tokens"]:
+        honest = "equal"
+    else:
+        diff = manifest_tokens - oc["tokens"]
+        honest = f"differs by {diff:+d} ({100 * diff / max(oc['tokens'], 1):+.1f}%)"
+    cells = f"SIB-200 ×8 + XCOPA ×2, {args.limit} items each"
     rows += [
-        (f"forward tokens, SIB-200 ×8 + XCOPA ×2, {args.limit} items each", f"{ours_tokens}",
-         f"{theirs['forward_tokens']}", f"{ours_tokens / theirs['forward_tokens']:.2f} of lm-eval's"),
-        ("wall, same requests (s)", f"{og_wall:.1f}", f"{lm_wall:.1f}", f"{lm_wall / og_wall:.2f}x faster"),
-        ("peak RSS (MB)", f"{og_rss:.0f}", f"{lm_rss:.0f}", f"{og_rss / lm_rss:.2f} of lm-eval's"),
-        (f"max |Δ log-likelihood| over {n} requests", f"{delta:.2e}", "reference", "< 1e-4" if delta < 1e-4 else "FAIL"),
-        ("accuracy identical on every (task, language)", "yes" if acc_same else "no", "", ""),
+        (f"wall, same requests, whole process (s): {cells}", f"{og_wall:.1f}", f"{lm_wall:.1f}",
+         times(og_wall, lm_wall)),
+        ("peak RSS (MB)", f"{og_rss:.0f}", f"{lm_rss:.0f}", share(og_rss, lm_rss)),
+        ("forward calls of the model (hook)", f"{oc['forward_calls']}", f"{lc['forward_calls']}",
+         share(oc["forward_calls"], lc["forward_calls"])),
+        ("forward tokens, input_ids positions incl. padding (hook)", f"{oc['tokens']}", f"{lc['tokens']}",
+         share(oc["tokens"], lc["tokens"])),
+        ("forward tokens without padding (hook; mask sum where a mask is passed)", f"{oc['tokens_unpadded']}",
+         f"{lc['tokens_unpadded']}", share(oc["tokens_unpadded"], lc["tokens_unpadded"])),
+        ("octoglot's manifest `forward_tokens` against the hook's count", f"{manifest_tokens} vs {oc['tokens']}", "",
+         honest),
+        (f"max |Δ log-likelihood| over {n} requests", f"{delta:.2e}", "reference",
+         "< 1e-4" if delta < 1e-4 else "FAIL"),
+        (f"accuracy identical on every (task, language) ({len(names)})", "yes" if acc_same else "no", "", ""),
     ]
     macro = sum(ours_acc.values()) / len(ours_acc)
-    macro_theirs = sum(v or 0 for v in theirs["acc"].values()) / len(theirs["acc"])
-    rows.append(("mean accuracy over the 10 (task, language) cells", f"{macro:.4f}", f"{macro_theirs:.4f}", ""))
+    macro_theirs = sum(v or 0 for v in theirs["result"]["acc"].values()) / len(theirs["result"]["acc"])
+    rows.append((f"mean accuracy over the {len(names)} (task, language) pairs", f"{macro:.4f}", f"{macro_theirs:.4f}",
+                 ""))
+    notes.append(f"Same requests: octoglot's request paths {mine['manifest']['requests']['paths']}; forward calls with "
+                 f"an attention mask: octoglot {oc['calls_with_mask']}, lm-eval {lc['calls_with_mask']}; other "
+                 f"top-level module calls: octoglot {oc['other_top_level_calls']}, "
+                 f"lm-eval {lc['other_top_level_calls']}"
+                 + ("" if stable else "; the hook counts differed between repeated processes (first one shown)") + ".")
+
 
     # 3. cached re-run
-    out2 = work / "cached"
-    first, _, _ = octoglot("run", "--model", "smollm2", "--tasks", ",".join(TASKS), "--langs", ",".join(LANGS),
-                           "--limit", str(args.limit), "--output", str(out2), "--data-dir", args.data_dir, env=cache_env)
-    second, _, _ = octoglot("run", "--model", "smollm2", "--tasks", ",".join(TASKS), "--langs", ",".join(LANGS),
-                            "--limit", str(args.limit), "--output", str(out2), "--data-dir", args.data_dir, env=cache_env)
-    last = sorted(p for p in out2.iterdir() if p.is_dir())[-1]
-    calls = json.loads((last / "manifest.json").read_text())["requests"]["model_requests"]
-    rows.append(("cached re-run: model calls / wall (s)", f"{calls} / {second:.1f}", f"first run {first:.1f}",
-                 f"{100 * second / first:.1f}% of the first run"))
+    step(f"cached re-run: octoglot twice on a fresh response cache, {args.runs_same} time(s)")
+    firsts, seconds = [], []
+    for _ in range(args.runs_same):
+        first = bench.octoglot_run("cached-first", "smollm2", limit=args.limit, count_forward=True)
+        firsts.append(first)
+        seconds.append(bench.octoglot_run("cached-second", "smollm2", limit=args.limit, count_forward=True,
+                                          output=first["run_dir"].parent, cache=first["cache"]))
+    first_wall, second_wall = median(r["wall"] for r in firsts), median(r["wall"] for r in seconds)
+
+    def calls(report: dict) -> str:
+        return f"{report['manifest']['requests']['model_requests']} / {report['counts']['forward_calls']}"
+
+    rows.append(("cached re-run (octoglot): model requests / forward calls (hook) / wall (s), second run; first run",
+                 f"{calls(seconds[0])} / {second_wall:.1f}; {calls(firsts[0])} / {first_wall:.1f}", "",
+                 f"{100 * second_wall / first_wall:.1f}% of the first run's wall"))
 
     # 4. bootstrap CI of chrF++ over FLORES devtest
-    from harness.families import translation
-    from harness.scoring import bootstrap
-
-    refs = Path(args.data_dir, "flores200/devtest/deu_Latn.devtest").read_text(encoding="utf-8").splitlines()
-    hyps = [" ".join(r.split()[:-1]) if i % 2 else r for i, r in enumerate(refs)]
-    metric = translation.make_metric("chrf++", "de")
-    metric.corpus_score(hyps, [refs])
-    stats = translation.segment_statistics(hyps, refs, metric)
-    started = time.perf_counter()
-    bootstrap(stats, lambda s: metric._compute_score_from_stats(s).score)
-    boot = time.perf_counter() - started
-    rows.append((f"bootstrap CI chrF++, {len(refs)} segments × 1000 resamples (s)", f"{boot:.2f}", "", "target ≤ 1 s"))
+    step(f"bootstrap CI of chrF++: octoglot / lm-eval, {args.runs} process(es) each")
+    ours_boot, theirs_boot = [], []
+    for i in range(args.runs):
+        for tool in ("octoglot", "lm-eval") if i % 2 == 0 else ("lm-eval", "octoglot"):
+            if tool == "octoglot":
+                ours_boot.append(bench.child("boot-octoglot", "octoglot_bootstrap", data_dir=data_dir, resamples=1000))
+            else:
+                theirs_boot.append(bench.child("boot-lmeval", "lmeval_bootstrap", data_dir=data_dir, resamples=100))
+    ours = median(r["result"]["seconds"] for r in ours_boot)
+    theirs = median(r["result"]["seconds"] for r in theirs_boot)
+    segments = ours_boot[0]["result"]["segments"]
+    rows.append((f"bootstrap of chrF++, {segments} FLORES segments (s): octoglot 1000 resamples (CI), lm-eval 100 "
+                 f"(its stderr; lm-eval's cap for chrF++)", f"{ours:.2f}", f"{theirs:.2f}",
+                 f"per resample: {times(ours / 1000, theirs / 100)}"))
+    notes.append(f"Bootstrap: stderr of chrF++ octoglot {ours_boot[0]['result']['stderr']:.3f}, lm-eval "
+                 f"{theirs_boot[0]['result']['stderr']:.3f}; timed after imports, statistics extraction included.")
 
     # 5. overhead with a zero-cost model
-    out3 = work / "dummy"
-    dummy_wall, _, _ = octoglot("run", "--model", "dummy", "--tasks", ",".join(TASKS), "--langs", ",".join(LANGS),
-                                "--limit", str(args.limit), "--output", str(out3), "--data-dir", args.data_dir,
-                                "--no-cache", env=cache_env)
-    dm = json.loads((run_dir(out3) / "manifest.json").read_text())
-    share = 1 - (dm["requests"]["model_seconds"] + dm["requests"]["load_seconds"]) / dm["wall_seconds"]
-    rows.append(("dummy model: wall (s) / share not in the model", f"{dummy_wall:.1f} / {100 * share:.0f}%", "", ""))
+    step("zero-cost model: one unmeasured run per tool to find the modules a run imports")
+    discovered = {
+        "octoglot": bench.octoglot_run("dummy-discover-octoglot", "dummy", "--no-cache", limit=args.limit,
+                                       record_modules=True),
+        "lm-eval": bench.child("dummy-discover-lmeval", "lmeval_run", include=str(export), names=names, model="dummy",
+                               batch=BATCH, record_modules=True),
+    }
+    lists = {}
+    for tool, report in discovered.items():
+        lists[tool] = work / f"modules-{tool}.json"
+        lists[tool].write_text(json.dumps(report["modules"]))
+    step(f"zero-cost model: octoglot / lm-eval, {args.runs} process(es) each")
+    og_dummy, lm_dummy = [], []
+    for i in range(args.runs):
+        for tool in ("octoglot", "lm-eval") if i % 2 == 0 else ("lm-eval", "octoglot"):
+            if tool == "octoglot":
+                og_dummy.append(bench.octoglot_run("dummy-octoglot", "dummy", "--no-cache", limit=args.limit,
+                                                   preimport=str(lists[tool])))
+            else:
+                lm_dummy.append(bench.child("dummy-lmeval", "lmeval_run", include=str(export), names=names,
+                                            model="dummy", batch=BATCH, preimport=str(lists[tool])))
+    og_imports, lm_imports = median(r["imports_s"] for r in og_dummy), median(r["imports_s"] for r in lm_dummy)
+    og_after, lm_after = median(r["work_s"] for r in og_dummy), median(r["work_s"] for r in lm_dummy)
+    in_model = median((r["manifest"]["requests"]["model_seconds"] + r["manifest"]["requests"]["load_seconds"])
+                      / r["work_s"] for r in og_dummy)
+    rows += [
+        ("zero-cost model (`dummy`), same tasks and items: imports, before the clock (s)", f"{og_imports:.1f}",
+         f"{lm_imports:.1f}", times(og_imports, lm_imports)),
+        ("zero-cost model: wall after imports (s)", f"{og_after:.2f}", f"{lm_after:.2f}", times(og_after, lm_after)),
+        ("zero-cost model: share of the wall after imports not in the model (octoglot's manifest)",
+         f"{100 * (1 - in_model):.0f}%", "", ""),
+    ]
+    notes.append(f"Zero-cost model: whole processes {median(r['wall'] for r in og_dummy):.1f} s (octoglot) and "
+                 f"{median(r['wall'] for r in lm_dummy):.1f} s (lm-eval); modules first imported after the clock "
+                 f"started: octoglot {og_dummy[0]['late_modules']}, lm-eval {lm_dummy[0]['late_modules']} "
+                 f"(pre-imported: {len(discovered['octoglot']['modules'])} and "
+                 f"{len(discovered['lm-eval']['modules'])}).")
 
-    print(f"\nsmollm2 (SmolLM2-135M-Instruct, float32, CPU), {os.cpu_count()} cores, limit {args.limit}\n")
+    total = time.perf_counter() - started_all
+    print(f"\nsmollm2 (SmolLM2-135M-Instruct, float32, CPU, batch size {BATCH}), {os.cpu_count()} cores, limit "
+          f"{args.limit}; medians of {args.runs} cold process(es) per tool (start-up, bootstrap, zero-cost model) and "
+          f"{args.runs_same} (same requests, cached re-run). Ratio: octoglot / lm-eval.\n")
     print("| measure | octoglot | lm-eval | ratio |")
     print("|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    print()
+    for note in notes:
+        print(f"- {note}")
+    print(f"\nbenchmark wall: {total:.0f} s")
+    if args.keep:
+        print(f"work folder: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

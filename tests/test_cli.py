@@ -53,3 +53,26 @@ def test_data_verify_on_real_data_and_on_a_broken_copy(tmp_path):
     assert ok.returncode == 0 and "0 problem(s)" in ok.stdout
     bad = octoglot("data", "verify", "--data-dir", str(tmp_path))
     assert bad.returncode == 1 and "problem: en/sib200: sib200/data/annotated/eng_Latn/test.tsv: missing" in bad.stdout
+
+
+def test_zero_is_a_value_not_unset(monkeypatch):
+    """``--seed 0`` and ``--tolerance 0`` mean zero (an ``or`` default used to turn them into 1234 and 1e-4)."""
+    from harness.cli import build_parser, main
+    from harness.interop import backend_check, export, validate
+
+    seen = {}
+    monkeypatch.setattr(validate, "parity", lambda *a, **k: seen.update(validate=k) or {
+        "rows": [], "seconds": {"export": 0, "octoglot": 0, "lm-eval": 0}, "chat_template": False, "workdir": None})
+    validate.main(build_parser().parse_args(["validate", "--seed", "0", "--tolerance", "0"]))
+    assert seen["validate"]["seed"] == 0 and seen["validate"]["tolerance"] == 0
+
+    monkeypatch.setattr(export, "export_lmeval", lambda *a, **k: seen.update(export=k) or {
+        "tasks": [], "groups": [], "not_exported": [], "out": "x"})
+    export.main(build_parser().parse_args(["export", "lm-eval", "--out", "x", "--seed", "0"]))
+    assert seen["export"]["seed"] == 0
+
+    monkeypatch.setattr(backend_check, "check", lambda *a, **k: seen.update(check=a) or {"verdict": "agrees"})
+    monkeypatch.setattr(backend_check, "markdown", lambda result: "")
+    assert main(["check-backend", "--model", "hf", "--tolerance", "0", "--seed", "0"]) == 0
+    assert seen["check"][-1] == 0 and seen["check"][8] == 0  # tolerance, seed
+    assert main(["check-backend", "--model", "hf", "--tolerance", "-1"]) == 2

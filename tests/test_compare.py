@@ -277,3 +277,38 @@ def test_real_run_against_itself(real_sib_run):
     comparison = cmp.compare(real_sib_run, real_sib_run)
     assert len(comparison.tested) == 8 and {c.verdict for c in comparison.cells} == {"no significant difference"}
     assert list(comparison.consistency["lang"]) == ["de", "fr", "it", "pt", "hi", "es", "th"]
+
+
+def write_v2(root: Path, model: str, records: list[dict], *, higher_is_better: bool) -> Path:
+    """A format 2 run of a task no installed family declares: its metric's facts come with the run."""
+    run = root / f"{model}-1"
+    path = run / "samples" / "de" / "toy.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    unit = {"task": "toy", "lang": "de", "family": "elsewhere", "kind": "generate", "parallel": True,
+            "task_version": 1, "pack_version": 1, "prompt_hash": "h", "data": {"kind": "local", "sha256": "s"},
+            "n_items": len(records), "n_samples": len(records), "n_errors": 0,
+            "generation": {"max_new_tokens": 8, "until": [], "sampling": "greedy", "chat_template": False},
+            "langid": "langdetect"}
+    values = [r["metrics"]["wrong"] for r in records]
+    row = {"task": "toy", "lang": "de", "metric": "wrong", "value": sum(values) / len(values), "stderr": None,
+           "ci95": None, "n": len(values), "kind": "binary", "scale": 1, "higher_is_better": higher_is_better,
+           "primary": True}
+    manifest = {"format_version": 2, "model": {"name": model, "backend": "hf", "args": {}, "identity": {"alias": model}},
+                "seeds": {"sampling": 1234}, "limit": {"toy": None}, "units": [unit]}
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (run / "results.json").write_text(json.dumps({"format_version": 2, "scores": [row]}), encoding="utf-8")
+    return run
+
+
+def test_the_verdict_follows_the_runs_own_direction_of_better(tmp_path):
+    fewer = binary(set(range(2)), metric="wrong")  # A: 2 of 20 wrong
+    more = binary(set(range(16)), metric="wrong")  # B: 16 of 20 wrong
+    a = write_v2(tmp_path / "a", "alpha", fewer, higher_is_better=False)
+    b = write_v2(tmp_path / "b", "beta", more, higher_is_better=False)
+    (cell,) = cmp.compare(a, b).cells
+    assert (cell.test, cell.delta, cell.verdict) == ("mcnemar", pytest.approx(0.7), "A better")
+    assert "wrong (lower is better)" in cmp.compare(a, b).to_markdown()
+    c = write_v2(tmp_path / "c", "gamma", more, higher_is_better=True)  # the same metric, other facts
+    with pytest.raises(OctoglotError, match=r"none is comparable \(toy/de: primary metric or its facts differ"):
+        cmp.compare(a, c)

@@ -21,7 +21,7 @@ SECONDARY = {"sib200": "acc_norm", "flores_en_xx": "bleu"}
 
 
 def write_run(root: Path, folder: str, model: str, scores: dict, *, limit=20, prompt_hashes: dict | None = None,
-              seed: int = 1234, args: dict | None = None) -> Path:
+              seed: int = 1234, args: dict | None = None, errors: dict | None = None) -> Path:
     """A run directory with manifest.json, results.json and samples/<lang>/<task>.jsonl.
 
     ``scores``: {(task, lang): (value, stderr) or (value, stderr, ci95)} of the task's primary metric, on the
@@ -35,7 +35,7 @@ def write_run(root: Path, folder: str, model: str, scores: dict, *, limit=20, pr
                       "task_version": 1, "pack_version": 1,
                       "prompt_hash": (prompt_hashes or {}).get((task, lang), f"hash-{task}-{lang}"),
                       "data": {"kind": "local", "path": f"{task}/{lang}.tsv", "sha256": f"sha-{task}-{lang}"},
-                      "n_items": 204, "n_samples": 20, "n_errors": 0})
+                      "n_items": 204, "n_samples": 20, "n_errors": (errors or {}).get((task, lang), 0)})
         row = {"task": task, "lang": lang, "metric": PRIMARY[task], "value": value, "stderr": stderr,
                "ci95": ci[0] if ci else None, "n": 20}
         if task == "flores_en_xx":
@@ -244,3 +244,53 @@ def test_real_run(real_sib_run, tmp_path):
     assert sib.values().loc["smollm2", "en"] == pytest.approx(100 * acc["en"])
     assert cell(board.overall, "smollm2", "overall").value == pytest.approx(100 * sum(acc.values()) / len(acc))
     assert len(writers.write(board, tmp_path)) == 6
+
+
+def test_a_cell_with_model_errors_shows_the_count_and_is_not_ranked_or_averaged(tmp_path):
+    runs = [write_run(tmp_path, "alpha-1", "alpha", ALPHA, errors={("sib200", "de"): 3}),
+            write_run(tmp_path, "gamma-1", "gamma", GAMMA)]
+    board = leaderboard.build(runs)
+    de = cell(board.by_task["sib200"], "alpha", "de")
+    assert de.mark == "✗" and de["rank"] != de["rank"] and "3 sample(s) failed" in de.note
+    assert cell(board.by_task["sib200"], "gamma", "de")["rank"] == 1  # ranked alone
+    mean = cell(board.by_task["sib200"], "alpha", "mean")
+    assert mean.mark == "‡" and mean.value == pytest.approx((80.0 + 40.0) / 2)  # en and th only
+    assert any(n.startswith("✗ alpha, sib200/de: 3 sample(s) failed") for n in board.notes)
+    assert "60.0 [" in board.by_task["sib200"].display().loc["alpha", "de"] and "✗" in \
+        board.by_task["sib200"].display().loc["alpha", "de"]
+
+
+def write_v2_run(root: Path, model: str, values: dict[str, float], *, higher_is_better: bool, scale: int) -> Path:
+    """A format 2 run of one task whose primary metric's facts are given (a task no registry knows)."""
+    run = root / f"{model}-1"
+    units = [{"task": "toy", "lang": lang, "family": "elsewhere", "kind": "generate", "parallel": False,
+              "task_version": 1, "pack_version": 1, "prompt_hash": "h", "data": {"kind": "local", "sha256": "s"},
+              "n_items": 9, "n_samples": 9, "n_errors": 0, "generation": {"max_new_tokens": 8}, "langid": "langdetect"}
+             for lang in values]
+    rows = [{"task": "toy", "lang": lang, "metric": "error_rate", "value": v, "stderr": None, "ci95": None, "n": 9,
+             "kind": "continuous", "scale": scale, "higher_is_better": higher_is_better, "primary": True}
+            for lang, v in values.items()]
+    run.mkdir(parents=True)
+    manifest = {"format_version": 2, "model": {"name": model, "backend": "hf", "args": {}, "identity": {"alias": model}},
+                "seeds": {"sampling": 1}, "limit": None, "units": units}
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (run / "results.json").write_text(json.dumps({"format_version": 2, "scores": rows}), encoding="utf-8")
+    return run
+
+
+def test_format_2_facts_decide_scale_and_direction(tmp_path):
+    runs = [write_v2_run(tmp_path, "low", {"en": 0.10, "de": 0.20}, higher_is_better=False, scale=1),
+            write_v2_run(tmp_path, "high", {"en": 0.30, "de": 0.15}, higher_is_better=False, scale=1)]
+    board = leaderboard.build(runs)
+    table = board.by_task["toy"]
+    assert table.values().loc["low", "en"] == pytest.approx(10.0)  # scale 1: × 100
+    assert cell(table, "low", "en")["rank"] == 1 and cell(table, "high", "en")["rank"] == 2  # lower is better
+    assert cell(table, "high", "de")["rank"] == 1
+    # a lower-is-better task stays out of the averages over tasks, and a note says so
+    assert board.overall.columns == ["toy"] and any("Lower is better for toy" in n for n in board.notes)
+
+
+def test_every_file_is_written_when_no_average_over_tasks_exists(tmp_path):
+    runs = [write_v2_run(tmp_path, "low", {"en": 0.10}, higher_is_better=False, scale=1)]
+    paths = writers.write(leaderboard.build(runs), tmp_path / "board")
+    assert len(paths) == 6 and all(p.stat().st_size > 0 for p in paths)

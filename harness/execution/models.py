@@ -249,7 +249,9 @@ def load(spec: ModelSpec, batch_size: int, device: str):
     """Instantiate the lm-eval model object for a resolved spec."""
     import lm_eval.models  # noqa: F401
     from lm_eval.api.registry import get_model
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # "Loading weights: 272/272" in every run's log says nothing
     arg_string = ",".join(f"{k}={v}" for k, v in spec.args.items())
     extra = {"batch_size": batch_size, "device": device}
     try:

@@ -218,6 +218,8 @@ def _table(key: str, title: str, caption: str, parts: list[pd.DataFrame], column
     import pandas as pd
 
     pieces = [part.assign(column=part[name]) for part, name in zip(parts, column, strict=True) if not part.empty]
+    if not pieces:  # e.g. the averages over tasks when every task is better when lower
+        return Table(key, title, caption, pd.DataFrame(columns=COLUMNS), models, [])
     long = pd.concat(pieces, ignore_index=True)
     long = _rank(long)[COLUMNS]
     long[["ci_low", "ci_high"]] = long[["ci_low", "ci_high"]].clip(0, 100)  # every primary metric lies in [0, 100]
