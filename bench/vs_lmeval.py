@@ -290,7 +290,7 @@ def times(ours: float, theirs: float) -> str:
     if ours <= 0 or theirs <= 0:
         return "n/a"
     word = f"{theirs / ours:.1f}× faster" if ours <= theirs else f"{ours / theirs:.1f}× slower"
-    return f"{ours / theirs:.2f} ({word})"
+    return f"{ours / theirs:.3g} ({word})"
 
 
 def share(ours: float, theirs: float, unit: str = "of lm-eval's") -> str:
@@ -408,8 +408,8 @@ def main() -> int:
          share(oc["forward_calls"], lc["forward_calls"])),
         ("forward tokens, input_ids positions incl. padding (hook)", f"{oc['tokens']}", f"{lc['tokens']}",
          share(oc["tokens"], lc["tokens"])),
-        ("forward tokens without padding (hook; mask sum where a mask is passed)", f"{oc['tokens_unpadded']}",
-         f"{lc['tokens_unpadded']}", share(oc["tokens_unpadded"], lc["tokens_unpadded"])),
+        ("forward tokens without padding (hook: attention-mask sum; a call without a mask counts every position)",
+         f"{oc['tokens_unpadded']}", f"{lc['tokens_unpadded']}", share(oc["tokens_unpadded"], lc["tokens_unpadded"])),
         ("octoglot's manifest `forward_tokens` against the hook's count", f"{manifest_tokens} vs {oc['tokens']}", "",
          honest),
         (f"max |Δ log-likelihood| over {n} requests", f"{delta:.2e}", "reference",
@@ -460,7 +460,9 @@ def main() -> int:
                  f"(its stderr; lm-eval's cap for chrF++)", f"{ours:.2f}", f"{theirs:.2f}",
                  f"per resample: {times(ours / 1000, theirs / 100)}"))
     notes.append(f"Bootstrap: stderr of chrF++ octoglot {ours_boot[0]['result']['stderr']:.3f}, lm-eval "
-                 f"{theirs_boot[0]['result']['stderr']:.3f}; timed after imports, statistics extraction included.")
+                 f"{theirs_boot[0]['result']['stderr']:.3f}; timed after imports, octoglot's per-segment statistics "
+                 f"included; "
+                 f"lm-eval's bootstrap runs in a pool of {os.cpu_count()} processes, octoglot's in one.")
 
     # 5. overhead with a zero-cost model
     step("zero-cost model: one unmeasured run per tool to find the modules a run imports")
