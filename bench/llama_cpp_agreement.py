@@ -6,8 +6,10 @@ One command (from the repository root; needs ``pip install 'octoglot[serve]'``, 
     .venv/bin/python bench/llama_cpp_agreement.py                  # SIB-200 + XCOPA, en de th it, 2 items
 
 The same log-likelihood requests ``octoglot check-backend`` sends, scored three ways against the bundled SmolLM2
-in float32 on transformers (the reference):
+in float32 on transformers with shared-prefix scoring (the reference):
 
+- the same weights on transformers through lm-eval's own per-request path (``--no-shared-prefix``): what
+  ``octoglot check-backend --model hf --model-args pretrained=<the converted folder>`` compares;
 - llama.cpp on the bundled Q4_1 GGUF, in process, computed correctly: ``Llama.eval`` on the reference's
   tokens, each continuation token scored from the logits before it;
 - ``llama_cpp.server`` on the same GGUF (127.0.0.1, stopped by its PID) through lm-eval's
@@ -103,7 +105,9 @@ def main() -> int:
     lm = reference.engine.lm
     lengths, per = backend_check.continuation_lengths(lm, groups)
     gguf = models.locate_gguf(models.ALIASES["smollm2"])
-    rows = [("llama.cpp Q4_1, computed correctly (in-process eval)", correct_llama_cpp(gguf, lm, groups)),
+    plain = Worker(ModelSettings("smollm2", None, 8, "cpu", 1234, None, False, False)).engine.loglikelihood(groups)
+    rows = [("transformers without shared-prefix scoring (same weights)", plain),
+            ("llama.cpp Q4_1, computed correctly (in-process eval)", correct_llama_cpp(gguf, lm, groups)),
             ("llama_cpp.server, local-completions, tokenized_requests=False", served(gguf, lm.tokenizer.name_or_path,
                                                                                     groups))]
     print(f"| backend | mean \\|Δ\\| per {per} | max \\|Δ\\| per {per} | max \\|Δ\\| per request | same option | verdict |")

@@ -25,7 +25,8 @@ class Counters:
     cached: int = 0  # answered by the response cache
     deduplicated: int = 0  # answered by an identical request of the same run
     model_requests: int = 0  # computed by the model
-    forward_tokens: int = 0  # token positions run through the model (transformers backend only)
+    # token positions the model ran, padding included, counted at its top-level forward (transformers backend only)
+    forward_tokens: int = 0
     model_seconds: float = 0.0  # wall time inside model calls
     load_seconds: float = 0.0  # wall time loading the model (on the first request the cache cannot answer)
     paths: dict[str, int] = field(default_factory=dict)  # requests per scoring path
@@ -38,9 +39,11 @@ class Engine:
     def __init__(self, lm, cache: ResponseCache | None, shared_prefix: bool = True):
         self._lm = None if callable(lm) and not hasattr(lm, "loglikelihood") else lm
         self._load: Callable | None = lm if self._lm is None else None
+        self.counts = Counters()
+        if self._lm is not None:
+            self._count_forward(self._lm)
         self.cache = cache
         self._want_shared_prefix = shared_prefix
-        self.counts = Counters()
         self._memo: dict[str, object] = {}
         self._prefetched: set[str] = set()  # computed ahead for requests the units have not asked yet
 
@@ -50,7 +53,26 @@ class Engine:
             started = time.perf_counter()
             self._lm = self._load()
             self.counts.load_seconds += time.perf_counter() - started
+            self._count_forward(self._lm)
         return self._lm
+
+    def _count_forward(self, lm) -> None:
+        """Count the token positions of every forward call of a transformers model, as it runs them: the batches
+        lm-eval pads, the shared-prefix passes and every decoding step alike (a formula would miss padding). One
+        hook per model; each engine adds the difference over its own calls (``_model_call``)."""
+        if not prefix.supported(lm) or hasattr(lm.model, "_octoglot_positions"):
+            return
+        lm.model._octoglot_positions = 0
+
+        def count(module, args, kwargs):
+            ids = kwargs.get("input_ids", args[0] if args else None)
+            if ids is not None:
+                module._octoglot_positions += int(ids.numel())
+
+        lm.model.register_forward_pre_hook(count, with_kwargs=True)
+
+    def _positions(self) -> int:
+        return getattr(getattr(self._lm, "model", None), "_octoglot_positions", 0) if self._lm is not None else 0
 
     @property
     def loaded(self) -> bool:
@@ -99,6 +121,7 @@ class Engine:
                 todo.setdefault(key, pair)
         new: dict[str, object] = {}
         started, loading = time.perf_counter(), self.counts.load_seconds
+        positions = self._positions()  # 0 until the model is loaded (its counter starts then)
         if todo and self.shared_prefix:
             offset = 0
             for group in groups:
@@ -111,8 +134,7 @@ class Engine:
                 scored = prefix.score_options(self.lm, pending[0][1][0], [p[1] for _, p in pending])
                 if scored is None:
                     continue
-                values, tokens = scored
-                self.counts.forward_tokens += tokens
+                values, _ = scored
                 self._path("shared-prefix", len(pending))
                 new.update({k: list(v) for (k, _), v in zip(pending, values)})
         rest = {k: p for k, p in todo.items() if k not in new}
@@ -121,13 +143,11 @@ class Engine:
 
             instances = [Instance("loglikelihood", {}, pair, i) for i, pair in enumerate(rest.values())]
             outputs = self.lm.loglikelihood(instances, disable_tqdm=True)
-            if prefix.supported(self.lm):
-                self.counts.forward_tokens += sum(
-                    len(c) + len(t) - 1 for c, t in (prefix.encode(self.lm, *p) for p in rest.values()))
             self._path("plain", len(rest))
             new.update({k: [float(ll), bool(g)] for k, (ll, g) in zip(rest, outputs)})
         if todo:
             self.counts.model_seconds += time.perf_counter() - started - (self.counts.load_seconds - loading)
+            self.counts.forward_tokens += self._positions() - positions
         self.counts.model_requests += len(new)
         self._store("loglikelihood", new)
         known.update(new)
@@ -148,9 +168,10 @@ class Engine:
         new: dict[str, object] = {}
         if todo:
             lm = self.lm  # loads the model if needed (counted in load_seconds)
-            started = time.perf_counter()
+            started, positions = time.perf_counter(), self._positions()
             outputs = generate_until(lm, [c for c, _ in todo.values()], [k for _, k in todo.values()])
             self.counts.model_seconds += time.perf_counter() - started
+            self.counts.forward_tokens += self._positions() - positions
             new = dict(zip(todo, outputs))
             self._path("generate", len(new))
         self.counts.model_requests += len(new)

@@ -135,8 +135,9 @@ def documents(task: TaskDef, samples: list[Sample]) -> list[dict]:
 # task configs
 
 def _metric(name: str, **extra) -> dict:
-    return {"metric": name, "aggregation": name if name in ("chrf++", "bleu") else "mean",
-            "higher_is_better": True, **extra}
+    """An lm-eval metric entry; the family names a corpus aggregation (lm-eval's chrf++, bleu), else the mean."""
+    return {"metric": name, "aggregation": extra.pop("aggregation", "mean"),
+            "higher_is_better": extra.pop("higher_is_better", True), **extra}
 
 
 def _ascii_regexes(entry: dict) -> dict:
@@ -171,7 +172,8 @@ def task_config(task: TaskDef, lang: str, samples: list[Sample], docs_path: Path
             config.update({"doc_to_text": "gold", "doc_to_choice": "contexts", "doc_to_target": "continuation"})
         else:
             config["doc_to_choice"] = "choices"
-        config["metric_list"] = [_metric(m.lm_eval) for m in task.metrics if m.lm_eval]
+        config["metric_list"] = [_metric(m.lm_eval, higher_is_better=m.higher_is_better)
+                                 for m in task.metrics if m.lm_eval]
         left_out = [(m.name, "no lm-eval metric computes it") for m in task.metrics if not m.lm_eval]
         return config, left_out
     kwargs = {json.dumps(task.generation(s).kwargs(), sort_keys=True) for s in samples}

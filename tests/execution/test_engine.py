@@ -6,6 +6,7 @@ import pytest
 from harness.execution import models
 from harness.execution.cache import ResponseCache, model_key
 from harness.execution.engine import Engine
+from harness.execution.prefix import encode
 
 pytestmark = pytest.mark.slow
 
@@ -39,10 +40,37 @@ def test_shared_prefix_equals_lm_evals_own_path(lm):
     assert shared.counts.paths == {"shared-prefix": 10, "plain": 2}
     assert plain.counts.paths == {"plain": 12}
     assert shared.counts.forward_tokens < plain.counts.forward_tokens
-    # a SIB-200-shaped item: one context, five options: less than half the token positions
+    # a SIB-200-shaped item: one context, five options: one pass over the context, then the options' tokens but
+    # their last, right-padded to the longest, in one batch (counted at the model's forward, not by formula;
+    # lm-eval's own path is cheaper than one full request per option: it runs one-token continuations that share
+    # a context once)
     sib_shared, sib_plain = Engine(model, None, shared_prefix=True), Engine(model, None, shared_prefix=False)
     sib_shared.loglikelihood(GROUPS[:1]), sib_plain.loglikelihood(GROUPS[:1])
-    assert sib_shared.counts.forward_tokens < sib_plain.counts.forward_tokens / 2
+    encoded = [encode(model, context, option) for context, option in GROUPS[0]]
+    longest = max(len(option) for _, option in encoded)
+    assert sib_shared.counts.forward_tokens == len(encoded[0][0]) + len(encoded) * (longest - 1)
+    assert sib_shared.counts.forward_tokens < sib_plain.counts.forward_tokens
+
+
+def test_forward_tokens_are_the_positions_the_model_ran_padding_included(lm):
+    """The counter is the model's own forward calls (an independent hook here), not a formula: lm-eval pads each
+    plain batch to its longest request, which a per-request token formula leaves out."""
+    model, _ = lm
+    seen = []
+    handle = model.model.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append(kwargs.get("input_ids", args[0] if args else None).numel()),
+        with_kwargs=True)
+    try:
+        for shared in (True, False):
+            seen.clear()
+            engine = Engine(model, None, shared_prefix=shared)
+            engine.loglikelihood(GROUPS)
+            assert engine.counts.forward_tokens == sum(seen) > 0, shared
+        padded = sum(seen)
+    finally:
+        handle.remove()
+    exact = sum(len(c) + len(t) - 1 for c, t in (encode(model, *pair) for group in GROUPS for pair in group))
+    assert padded > exact  # batches of requests of different lengths were padded
 
 
 def test_identical_requests_are_computed_once(lm):

@@ -252,10 +252,10 @@ def lm_eval_scoring(lang: str, samples: list[Sample]) -> tuple[list[dict], list[
                {"function": "regex", "regex_pattern": quotes, "group_select": 0, "fallback": ""},
                {"function": "take_first"}]
     target = _target_lang(samples[0]) if samples else lang
-    scored = [{"metric": "chrf++"}]
+    scored = [{"metric": "chrf++", "aggregation": "chrf++"}]  # lm-eval's corpus aggregations
     left_out = []
     if bleu_tokenizer(target) == "13a":
-        scored.append({"metric": "bleu"})
+        scored.append({"metric": "bleu", "aggregation": "bleu"})
     else:
         left_out.append(("bleu", "octoglot scores BLEU into Thai with sacrebleu's `char` tokenizer (Thai has no word "
                                  "spaces); lm-eval's `bleu` always uses `13a`"))
