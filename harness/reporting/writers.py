@@ -78,6 +78,11 @@ def heatmap_png(board: Leaderboard, path: Path) -> None:
     from matplotlib.figure import Figure
 
     values = board.languages.values()
+    if values.empty or values.columns.empty:  # no average over tasks (every task is better when lower)
+        fig = Figure(figsize=(4, 1.2))
+        fig.text(0.5, 0.5, "no mean over tasks to show", ha="center", va="center")
+        fig.savefig(path, dpi=120)
+        return
     marks = board.languages.cells.pivot(index="model", columns="column", values="mark").reindex_like(values)
     fig = Figure(figsize=(1.2 + 0.8 * len(values.columns) + 0.1 * max(len(one_line(m)) for m in values.index),
                           1.2 + 0.5 * len(values.index)), layout="constrained")

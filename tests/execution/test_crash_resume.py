@@ -117,9 +117,9 @@ def test_sigkill_then_resume_loses_nothing_duplicates_nothing(model_cache, refer
     stored = cache_rows(responses)  # what the killed run had committed
     kept = [lang for lang in LANGS if (run_dir / "samples" / lang / "sib200.jsonl").is_file()]
     why = f"seed {seed}; killed mid-run: {killed_mid_run}; cache rows {stored}; units on disk {kept}"
-    planned = len(LANGS) * LIMIT * OPTIONS
+    requests_planned = len(LANGS) * LIMIT * OPTIONS
     assert killed_mid_run, why  # the signal ended the run, not the run's own end
-    assert LIMIT * OPTIONS <= stored < planned, why  # the first unit's chunk at least, not everything
+    assert LIMIT * OPTIONS <= stored < requests_planned, why  # the first unit's chunk at least, not everything
     assert len(kept) < len(LANGS) and not (run_dir / "manifest.json").exists(), why
 
     resumed = subprocess.run([sys.executable, "-m", "harness", "run", "--resume", str(run_dir)], capture_output=True,
@@ -143,8 +143,8 @@ def test_sigkill_then_resume_loses_nothing_duplicates_nothing(model_cache, refer
     # what the killed run stored is answered by the cache, never computed again
     assert requests["cached"] == stored - len(kept) * LIMIT * OPTIONS, why
     assert requests["model_requests"] == requests["requests"] - requests["cached"], why
-    assert requests["model_requests"] == planned - stored > 0, why  # the resume computed exactly the rest
-    assert cache_rows(responses) == planned
+    assert requests["model_requests"] == requests_planned - stored > 0, why  # the resume computed exactly the rest
+    assert cache_rows(responses) == requests_planned
 
 
 def test_two_runs_into_one_output_folder_at_once(model_cache, tmp_path):
