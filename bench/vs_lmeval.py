@@ -509,8 +509,8 @@ def main() -> int:
           f"{args.runs_same} (same requests, cached re-run). Ratio: octoglot / lm-eval.\n")
     print("| measure | octoglot | lm-eval | ratio |")
     print("|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    for row in rows:  # a "|" inside a cell would end it
+        print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     print()
     for note in notes:
         print(f"- {note}")
