@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   octoglot run --model smollm2 --suite quick
   octoglot run --model smollm2 --langs en,de,fr,it,pt,hi,es,th --tasks sib200 --limit 20 --output runs/
   octoglot run --model hf --model-args pretrained=/models/llama,dtype=bfloat16 --tasks sib200 --langs hi,th
+  octoglot run --model smollm2 --tasks mhumaneval --limit 10 --samples 5 --temperature 0.8
   octoglot tasks
   octoglot leaderboard runs/smollm2-* runs/gemma3-270m-* --out reports/quick/
   octoglot compare runs/smollm2-... runs/gemma3-270m-... --format md
@@ -95,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="model instances on Ray (default: one per GPU with a GPU --device, else one per CPU)")
     run.add_argument("--apply-chat-template", action=argparse.BooleanOptionalAction, default=None,
                      help="wrap generation prompts in the model's chat template (default: on for instruct aliases)")
+    run.add_argument("--samples", type=positive_int, default=1, metavar="N",
+                     help="code tasks: N programs per problem, sampled at --temperature, scored as pass@k (k <= N)")
+    run.add_argument("--temperature", type=float, help="sampling temperature of --samples")
+    run.add_argument("--unsafe-exec", action="store_true",
+                     help="run model-written programs WITHOUT the bubblewrap sandbox (same limits, host files and "
+                          "network reachable); recorded in the manifest")
 
     tasks = sub.add_parser("tasks", help="list the task × language matrix")
     tasks.add_argument("--data-dir", help="local data directory (else $OCTOGLOT_DATA, ./data)")
@@ -172,15 +179,39 @@ def cmd_run(args: argparse.Namespace) -> int:
         suite_tasks, suite_limits = suites.get_suite(args.suite)
         limit = suite_limits if limit is None else limit
     chosen = registry.parse_tasks(args.tasks) if args.tasks else suite_tasks
+    chosen = check_sandbox(chosen, args.unsafe_exec, named=bool(args.tasks))
     config = RunConfig(model=args.model, model_args=args.model_args, tasks=chosen,
                        langs=languages.parse_langs(args.langs), limit=limit, seed=args.seed,
                        output=Path(args.output), data_dir=args.data_dir, batch_size=args.batch_size,
                        device=args.device, chat_template=args.apply_chat_template,
                        use_cache=args.use_cache, shared_prefix=args.shared_prefix, executor=args.executor,
-                       ray_address=args.ray_address, ray_workers=args.ray_workers)
+                       ray_address=args.ray_address, ray_workers=args.ray_workers, draws=args.samples,
+                       temperature=args.temperature, sandbox="unsafe" if args.unsafe_exec else "bubblewrap")
     if args.executor != "ray" and (args.ray_address or args.ray_workers):
         raise OctoglotError("--ray-address/--ray-workers: only with --executor ray")
     return run_and_score(config, args.model)
+
+
+def check_sandbox(chosen: list, unsafe: bool, named: bool) -> list:
+    """Tasks whose responses are programs need the sandbox: a task named with --tasks fails without bwrap (one line
+    naming the package), a suite leaves them out with a one-line note; --unsafe-exec runs them unsandboxed."""
+    from harness.execution import sandbox
+
+    code = [t.id for t in chosen if t.execute]
+    if not code:
+        return chosen
+    if unsafe:
+        print(f"octoglot: warning: --unsafe-exec: the programs of {', '.join(code)} run WITHOUT a sandbox (with the "
+              "same limits, but the host's files and network reachable)", file=sys.stderr)
+        return chosen
+    try:
+        sandbox.make("bubblewrap")
+    except OctoglotError as exc:
+        if named:
+            raise
+        print(f"octoglot: note: {', '.join(code)} left out of the suite: {exc}", file=sys.stderr)
+        return [t for t in chosen if not t.execute]
+    return chosen
 
 
 def run_and_score(config, label: str, resume: Path | None = None) -> int:
@@ -243,14 +274,15 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
     data_dir = data.resolve_data_dir(args.data_dir)
     all_packs = packs.all_packs()
-    header = f"{'task':<14}" + "".join(f"{code:>8}" for code in LANGUAGES) + "  description"
+    width = max(14, *(len(t) + 2 for t in all_tasks()))
+    header = f"{'task':<{width}}" + "".join(f"{code:>8}" for code in LANGUAGES) + "  description"
     print(header)
     for task in all_tasks().values():
         cells = []
         for code in LANGUAGES:
             entry = all_packs[code].tasks.get(task.id)
             cells.append("-" if entry is None else data.availability(entry, data_dir))
-        print(f"{task.id:<14}" + "".join(f"{c:>8}" for c in cells) + f"  {task.description}")
+        print(f"{task.id:<{width}}" + "".join(f"{c:>8}" for c in cells) + f"  {task.description}")
     where = f"{data_dir.path} (from {data_dir.origin})" if data_dir else "none: tasks load from the hub"
     print(f"\nlocal: file present in the data directory; hub: read from the Hugging Face hub; -: not covered\n"
           f"data directory: {where}")

@@ -39,7 +39,21 @@ class Execution:
         if self.outcome not in OUTCOMES:
             raise ValueError(f"execution outcome must be one of {', '.join(OUTCOMES)}, got '{self.outcome}'")
 
-    def record(self) -> dict:
-        """What a sample record keeps of it."""
-        return {"outcome": self.outcome, "seconds": round(self.seconds, 3), "exit_status": self.exit_status,
-                "detail": self.detail, "stderr_tail": self.stderr_tail}
+    def record(self, program: Program | None = None) -> dict:
+        """What a sample record keeps of it (and of the program, when given)."""
+        out = {"outcome": self.outcome, "seconds": round(self.seconds, 3), "exit_status": self.exit_status,
+               "detail": self.detail, "stderr_tail": self.stderr_tail}
+        if program is not None:
+            out["program"] = program.source
+        return out
+
+
+DATA_ERROR = "data_error"  # a record's outcome when the item itself is broken: never run, never the model's
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One response to a code task, its program and what became of it; ``execution`` is None for a data error."""
+    response: str
+    program: Program | None
+    execution: Execution | None

@@ -27,13 +27,21 @@ class Sample:
     target: int | str | tuple[str, ...] = 0  # gold choice index, gold answer, or all gold answers
     contexts: tuple[str, ...] = ()  # one context per choice (partial scoring, XWinograd); else `prompt`
     answer_lang: str | None = None  # the language a generated answer must be in (generation tasks)
+    chat_prompt: str | None = None  # the user message when the chat template is on (default: ``prompt``)
     # what the family's scorer needs besides the sample (answer words from the pack, ...); not sent to the model
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def prompt_hash(self) -> str:
-        blob = json.dumps([self.prompt, list(self.choices), list(self.contexts)], ensure_ascii=False)
+        parts = [self.prompt, list(self.choices), list(self.contexts)]
+        if self.chat_prompt is not None:
+            parts.append(self.chat_prompt)
+        blob = json.dumps(parts, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+    def message(self, chat: bool) -> str:
+        """What is sent to the model: the chat prompt under a chat template (when the task has one), else the prompt."""
+        return self.chat_prompt if chat and self.chat_prompt is not None else self.prompt
 
     def loglikelihood_requests(self) -> list[tuple[str, str]]:
         """The (context, continuation) pairs to score: the prompt (or each option's own context) and each option."""
@@ -48,10 +56,15 @@ class Generation:
     max_new_tokens: int
     until: tuple[str, ...] = ()  # stop sequences
     temperature: float | None = None  # None: greedy
+    chat_until: tuple[str, ...] | None = None  # stop sequences under a chat template (None: ``until``)
+    draws: int = 1  # responses per sample (``--samples``; more than one needs a temperature)
 
-    def kwargs(self) -> dict:
+    def stops(self, chat: bool) -> tuple[str, ...]:
+        return self.chat_until if chat and self.chat_until is not None else self.until
+
+    def kwargs(self, chat: bool = False) -> dict:
         """lm-eval's ``generate_until`` arguments."""
-        out: dict = {"until": list(self.until), "max_gen_toks": self.max_new_tokens,
+        out: dict = {"until": list(self.stops(chat)), "max_gen_toks": self.max_new_tokens,
                      "do_sample": self.temperature is not None}
         if self.temperature is not None:
             out["temperature"] = self.temperature
@@ -59,9 +72,12 @@ class Generation:
 
     def facts(self, chat_template: bool) -> dict:
         """What a run's manifest records of a unit's generation settings."""
-        return {"max_new_tokens": self.max_new_tokens, "until": list(self.until),
-                "sampling": "greedy" if self.temperature is None else f"temperature {self.temperature}",
-                "chat_template": chat_template}
+        out = {"max_new_tokens": self.max_new_tokens, "until": list(self.stops(chat_template)),
+               "sampling": "greedy" if self.temperature is None else f"temperature {self.temperature}",
+               "chat_template": chat_template}
+        if self.draws > 1:
+            out["draws"] = self.draws
+        return out
 
 
 @dataclass(frozen=True)
@@ -88,6 +104,9 @@ class SampleResult:
     detected_lang: str | None = None  # language of `response` as the detector saw it
     extracted: str | None = None  # what the scorer took from `response` (a number, an answer span)
     statistics: dict[str, list[float]] | None = None  # corpus metrics' sufficient statistics of this sample
+    # programs (code tasks): the program run, its outcome, exit status, runtime and stderr tail
+    execution: dict | None = None
+    draws: list[dict] | None = None  # with --samples N: every response with its extraction and execution
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)

@@ -18,6 +18,10 @@ from typing import Callable
 from harness.execution import prefix
 from harness.execution.cache import ResponseCache, request_key
 
+# A generation request's draw number (``--samples``): part of the request's key, so each draw is its own request
+# (computed once, cached once), and never sent to the model.
+DRAW = "octoglot_draw"
+
 
 @dataclass
 class Counters:
@@ -169,7 +173,8 @@ class Engine:
         if todo:
             lm = self.lm  # loads the model if needed (counted in load_seconds)
             started, positions = time.perf_counter(), self._positions()
-            outputs = generate_until(lm, [c for c, _ in todo.values()], [k for _, k in todo.values()])
+            outputs = generate_until(lm, [c for c, _ in todo.values()],
+                                     [{k: v for k, v in kw.items() if k != DRAW} for _, kw in todo.values()])
             self.counts.model_seconds += time.perf_counter() - started
             self.counts.forward_tokens += self._positions() - positions
             new = dict(zip(todo, outputs))

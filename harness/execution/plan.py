@@ -36,6 +36,9 @@ class RunConfig:
     executor: str = "local"  # "local" (this process) or "ray" (harness.execution.ray_executor)
     ray_address: str | None = None  # an existing Ray cluster; None starts a local one
     ray_workers: int | None = None  # model instances (Ray actors); None: one per GPU, or per CPU on a CPU
+    draws: int = 1  # --samples: responses per sample (code tasks; pass@k)
+    temperature: float | None = None  # --temperature for the draws
+    sandbox: str = "bubblewrap"  # where model-written programs run; "unsafe" with --unsafe-exec
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
     def to_json(self) -> dict:
@@ -44,7 +47,8 @@ class RunConfig:
                 "output": str(self.output), "data_dir": self.data_dir, "batch_size": self.batch_size,
                 "device": self.device, "chat_template": self.chat_template, "use_cache": self.use_cache,
                 "shared_prefix": self.shared_prefix, "executor": self.executor, "ray_address": self.ray_address,
-                "ray_workers": self.ray_workers}
+                "ray_workers": self.ray_workers, "draws": self.draws, "temperature": self.temperature,
+                "sandbox": self.sandbox}
 
     @classmethod
     def from_json(cls, raw: dict) -> "RunConfig":
@@ -53,7 +57,9 @@ class RunConfig:
                    output=Path(raw["output"]), data_dir=raw["data_dir"], batch_size=raw["batch_size"],
                    device=raw["device"], chat_template=raw["chat_template"], use_cache=raw["use_cache"],
                    shared_prefix=raw["shared_prefix"], executor=raw.get("executor", "local"),
-                   ray_address=raw.get("ray_address"), ray_workers=raw.get("ray_workers"))
+                   ray_address=raw.get("ray_address"), ray_workers=raw.get("ray_workers"),
+                   draws=raw.get("draws", 1), temperature=raw.get("temperature"),
+                   sandbox=raw.get("sandbox", "bubblewrap"))
 
 
 @dataclass
@@ -78,6 +84,16 @@ def check_limits(config: RunConfig) -> None:
         limit = limit_for(config, task.id)
         if limit is not None and limit < 1:
             raise OctoglotError(f"--limit: expected a positive integer, got {limit}")
+    if config.draws < 1:
+        raise OctoglotError(f"--samples: expected a positive integer, got {config.draws}")
+    if config.draws > 1:
+        single = [t.id for t in config.tasks if t.combine is None]
+        if single:
+            raise OctoglotError(f"--samples {config.draws}: {', '.join(single)} take(s) one response per item; "
+                                "only tasks that combine several (code: pass@k) take --samples")
+        if not config.temperature or config.temperature <= 0:
+            raise OctoglotError(f"--samples {config.draws}: needs --temperature above 0 (greedy draws are all the "
+                                "same)")
 
 
 def task_literals(task: TaskDef, pack: packs.Pack, source: str) -> dict:
@@ -115,6 +131,7 @@ def plan(config: RunConfig) -> tuple[list[Unit], list[str]]:
                 "parallel": task.parallel, "task_version": entry.version, "pack_version": pack.version,
                 "prompt_hash": prompt_hash(task, entry.version, literals), "data": provenance,
                 "n_items": len(loaded.rows), "n_samples": len(samples),
+                "draws": config.draws if task.combine is not None else 1,
             }
             units.append(Unit(task, lang.code, samples, info))
     if not units:

@@ -109,12 +109,13 @@ def finished_results(run_dir: Path, unit: Unit) -> list[SampleResult] | None:
     return results
 
 
-def unit_facts(unit: Unit, chat_template: bool) -> dict:
-    """What decides a unit's answers besides the prompt: generation settings and the language detector."""
+def unit_facts(unit: Unit, worker: Worker) -> dict:
+    """What decides a unit's answers besides the prompt: generation settings (as the worker applies them: chat
+    template, --samples, --temperature) and the language detector."""
     if unit.task.kind != "generate":
         return {"generation": None, "langid": None}
-    settings = list(dict.fromkeys(unit.task.generation(s) for s in unit.samples))
-    facts = [g.facts(chat_template) for g in settings]
+    settings = list(dict.fromkeys(worker.generation(unit.task, s) for s in unit.samples))
+    facts = [g.facts(worker.chat) for g in settings]
     return {"generation": facts[0] if len(facts) == 1 else facts, "langid": langid.current_detector()}
 
 
@@ -171,7 +172,7 @@ def execute(config: RunConfig, resume: Path | None = None) -> Executed:
     results = [results_of[id(unit)] for unit in units]
     for unit, unit_results in zip(units, results):
         unit.info["n_errors"] = sum(r.error is not None for r in unit_results)
-        unit.info.update(unit_facts(unit, worker.chat))
+        unit.info.update(unit_facts(unit, worker))
 
     worker.close()
     check = backend_verdicts.stored(model_key(spec.backend, spec.args, spec.identity))
@@ -190,6 +191,7 @@ def execute(config: RunConfig, resume: Path | None = None) -> Executed:
         "limit": {t.id: limit_for(config, t.id) for t in config.tasks},
         "data_dir": str(data_dir.path) if data_dir else None,
         "executor": executor,
+        "sandbox": worker.sandbox.describe() if any(u.task.execute for u in units) else None,
         "backend_check": backend_verdicts.summary(check) if check else None,
         "requests": asdict(worker.engine.counts),
         "response_cache": str(worker.cache.db_path) if worker.cache else None,

@@ -9,14 +9,15 @@ chunk that fails is asked again sample by sample, so one failed request does not
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.core import langid
 from harness.core.errors import OctoglotError
-from harness.core.records import Sample, SampleResult
-from harness.execution import models
+from harness.core.programs import DATA_ERROR, Attempt
+from harness.core.records import Generation, Sample, SampleResult
+from harness.execution import models, sandbox
 from harness.execution.cache import ResponseCache, default_path, model_key
-from harness.execution.engine import Engine
+from harness.execution.engine import DRAW, Engine
 from harness.execution.plan import RunConfig, Unit
 from harness.tasks.definition import TaskDef
 from harness.tasks.registry import get_task
@@ -74,30 +75,50 @@ def loglikelihood_chunk(engine: Engine, task: TaskDef, chunk: list[Sample]) -> l
     return results
 
 
-def generation_chunk(engine: Engine, task: TaskDef, chunk: list[Sample], render: ChatRenderer) -> list[SampleResult]:
+def generation_chunk(worker: "Worker", task: TaskDef, chunk: list[Sample]) -> list[SampleResult]:
     try:
-        requests = [(render(s.prompt), task.generation(s).kwargs()) for s in chunk]
-        outputs, error = engine.generate(requests), None
+        per_sample = [worker.requests(task, s) for s in chunk]
+        flat = worker.engine.generate([r for requests in per_sample for r in requests])
+        outputs, error, start = [], None, 0
+        for requests in per_sample:
+            outputs.append(flat[start:start + len(requests)])
+            start += len(requests)
     except OctoglotError:
         raise
     except Exception as exc:
         if len(chunk) > 1:
-            return [r for sample in chunk for r in generation_chunk(engine, task, [sample], render)]
+            return [r for sample in chunk for r in generation_chunk(worker, task, [sample])]
         outputs, error = None, _first_line(exc)
+    if error is not None:
+        (sample,) = chunk
+        return [SampleResult(sample.id, sample.prompt_hash, sample.target, error=error)]
+    executions = worker.execute(task, chunk, outputs) if task.execute else None
     results = []
-    for i, sample in enumerate(chunk):
-        result = SampleResult(sample.id, sample.prompt_hash, sample.target)
-        if error is None:
-            result.response = outputs[i]
-            scored = task.score(sample, outputs[i])
-            result.metrics, result.extracted, result.statistics = scored.metrics, scored.extracted, scored.statistics
-            result.detected_lang = langid.detect(outputs[i])
-            if sample.answer_lang:
-                result.metrics["lang_fidelity"] = float(result.detected_lang == sample.answer_lang)
+    for i, (sample, responses) in enumerate(zip(chunk, outputs)):
+        result = SampleResult(sample.id, sample.prompt_hash, sample.target, response=responses[0])
+        if executions is None:
+            scored = [task.score(sample, response) for response in responses]
         else:
-            result.error = error
+            attempts = executions[i]
+            scored = [task.score(sample, attempt) for attempt in attempts]
+            result.execution = _execution_record(attempts[0], sample)
+        final = scored[0] if len(scored) == 1 else task.combine(sample, scored)
+        result.metrics, result.extracted, result.statistics = final.metrics, final.extracted, final.statistics
+        if len(responses) > 1:
+            result.draws = [{"response": r, "extracted": one.extracted,
+                             **({"execution": _execution_record(executions[i][d], sample)} if executions else {})}
+                            for d, (r, one) in enumerate(zip(responses, scored))]
+        result.detected_lang = langid.detect(responses[0])
+        if sample.answer_lang:
+            result.metrics["lang_fidelity"] = float(result.detected_lang == sample.answer_lang)
         results.append(result)
     return results
+
+
+def _execution_record(attempt: Attempt, sample: Sample) -> dict:
+    if attempt.execution is None:
+        return {"outcome": DATA_ERROR, "detail": sample.meta.get("data_error") or "the item is broken in the data"}
+    return attempt.execution.record(attempt.program)
 
 
 def generation_chunks(units: list[Unit]) -> list[list[tuple[int, int]]]:
@@ -119,11 +140,15 @@ class ModelSettings:
     chat_template: bool | None
     use_cache: bool
     shared_prefix: bool
+    draws: int = 1  # --samples: responses per sample, for the tasks that combine several
+    temperature: float | None = None  # --temperature, with draws > 1
+    sandbox: str = "bubblewrap"  # where programs run: "bubblewrap", or "unsafe" (--unsafe-exec)
 
     @classmethod
     def of(cls, config: RunConfig) -> "ModelSettings":
         return cls(config.model, config.model_args, config.batch_size, config.device, config.seed,
-                   config.chat_template, config.use_cache, config.shared_prefix)
+                   config.chat_template, config.use_cache, config.shared_prefix, config.draws, config.temperature,
+                   config.sandbox)
 
 
 class Worker:
@@ -145,24 +170,61 @@ class Worker:
         self.engine = Engine(load_model, self.cache, shared_prefix=settings.shared_prefix)
         self.chat = spec.instruct if settings.chat_template is None else settings.chat_template
         self.render = ChatRenderer(spec, self.engine, self.chat)
+        self.settings = settings
+        self._sandbox: sandbox.Sandbox | None = None
 
-    def _request(self, task_id: str, sample: Sample) -> tuple[str, dict]:
-        return self.render(sample.prompt), get_task(task_id).generation(sample).kwargs()
+    @property
+    def sandbox(self) -> sandbox.Sandbox:
+        """Where programs run; made on first use (a run without code tasks needs no bwrap)."""
+        if self._sandbox is None:
+            self._sandbox = sandbox.make(self.settings.sandbox)
+        return self._sandbox
 
-    def generate_ahead(self, items: list[tuple[str, Sample]]) -> list[str] | None:
-        """Generations for (task id, sample) pairs, computed before their units ask; None when the model
-        failed (each unit then asks again and records the error on its samples)."""
-        requests = [self._request(task_id, sample) for task_id, sample in items]
+    def generation(self, task: TaskDef, sample: Sample) -> Generation:
+        """The task's settings for the sample, with ``--samples``/``--temperature`` for tasks that combine draws."""
+        settings = task.generation(sample)
+        if self.settings.draws > 1 and task.combine is not None:
+            settings = replace(settings, temperature=self.settings.temperature, draws=self.settings.draws)
+        return settings
+
+    def requests(self, task: TaskDef, sample: Sample) -> list[tuple[str, dict]]:
+        """The sample's generation requests: one, or one per draw (the draw's number is part of the request's key,
+        not of what the model is sent)."""
+        settings = self.generation(task, sample)
+        context, kwargs = self.render(sample.message(self.chat)), settings.kwargs(self.chat)
+        if settings.draws == 1:
+            return [(context, kwargs)]
+        return [(context, {**kwargs, DRAW: draw}) for draw in range(settings.draws)]
+
+    def execute(self, task: TaskDef, chunk: list[Sample], outputs: list[list[str]]) -> list[list[Attempt]]:
+        """Every response's program, run in the sandbox (in parallel up to its worker count)."""
+        programs = [[task.execute(sample, response) for response in responses]
+                    for sample, responses in zip(chunk, outputs)]
+        runnable = [p for row in programs for p in row if p is not None]
+        ran = iter(self.sandbox.run_many(runnable))
+        return [[Attempt(response, program, next(ran) if program is not None else None)
+                 for response, program in zip(responses, row)] for responses, row in zip(outputs, programs)]
+
+    def generate_ahead(self, items: list[tuple[str, Sample]]) -> list[list[str]] | None:
+        """Generations for (task id, sample) pairs (a list per pair: its draws), computed before their units ask;
+        None when the model failed (each unit then asks again and records the error on its samples)."""
+        per_item = [self.requests(get_task(task_id), sample) for task_id, sample in items]
         try:
-            return self.engine.generate(requests, ahead=True)
+            flat = self.engine.generate([r for requests in per_item for r in requests], ahead=True)
         except OctoglotError:  # the response cache cannot be written (disk full): stop, as the unit pass would
             raise
         except Exception:  # noqa: BLE001 - retried and recorded per sample by score()
             return None
+        out, start = [], 0
+        for requests in per_item:
+            out.append(flat[start:start + len(requests)])
+            start += len(requests)
+        return out
 
-    def remember(self, items: list[tuple[str, Sample]], outputs: list[str]) -> None:
+    def remember(self, items: list[tuple[str, Sample]], outputs: list[list[str]]) -> None:
         """Generations another worker computed ahead for these (task id, sample) pairs."""
-        self.engine.remember_generations([self._request(t, s) for t, s in items], outputs)
+        requests = [r for task_id, sample in items for r in self.requests(get_task(task_id), sample)]
+        self.engine.remember_generations(requests, [o for per_item in outputs for o in per_item])
 
     def score(self, unit: Unit, on_progress=lambda n: None) -> list[SampleResult]:
         results: list[SampleResult] = []
@@ -171,7 +233,7 @@ class Worker:
             if unit.task.kind == "loglikelihood":
                 results += loglikelihood_chunk(self.engine, unit.task, chunk)
             else:
-                results += generation_chunk(self.engine, unit.task, chunk, self.render)
+                results += generation_chunk(self, unit.task, chunk)
             on_progress(len(chunk))
         return results
 

@@ -53,10 +53,12 @@ def _corpus_row(metric: Metric, task: TaskDef, lang: str, samples: list[Sample],
     return row
 
 
-def unit_scores(task: TaskDef, lang: str, samples: list[Sample], results: list[SampleResult]) -> list[dict]:
-    """One score row per declared metric that has a value (module docstring)."""
+def unit_scores(task: TaskDef, lang: str, samples: list[Sample], results: list[SampleResult],
+                draws: int = 1) -> list[dict]:
+    """One score row per declared metric that has a value (module docstring); ``draws``: responses per sample
+    (``--samples``), which decides the metrics of tasks that combine several (``TaskDef.run_metrics``)."""
     rows = []
-    for metric in task.metrics:
+    for metric in task.run_metrics(draws):
         if metric.kind == "corpus":
             row = _corpus_row(metric, task, lang, samples, results)
         else:
@@ -71,7 +73,7 @@ def write_results(run_dir: Path, units, results: list[list[SampleResult]]) -> li
     """``results.json`` of an executed run (``units``: its planned units, ``results``: theirs, in order)."""
     scores: list[dict] = []
     for unit, unit_results in zip(units, results, strict=True):
-        scores += unit_scores(unit.task, unit.lang, unit.samples, unit_results)
+        scores += unit_scores(unit.task, unit.lang, unit.samples, unit_results, unit.info.get("draws", 1))
     errors = {f"{u.task.id}/{u.lang}": sum(r.error is not None for r in rs) for u, rs in zip(units, results)}
     write_json(Path(run_dir) / "results.json", {"format_version": FORMAT_VERSION, "scores": scores, "errors": errors})
     return scores

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from harness.core.metrics import Metric
+from harness.core.programs import Program
 from harness.core.records import Generation, Sample, Scored
 
 KINDS = ("loglikelihood", "generate")
@@ -38,7 +39,9 @@ class TaskDef:
     description: str
     kind: str  # "loglikelihood" (options scored) or "generate" (a response generated, then scored)
     build: Builder
-    score: Callable[[Sample, object], Scored]  # (sample, log-likelihoods or response) -> Scored
+    # (sample, log-likelihoods | response | Attempt) -> Scored; an Attempt (response, program, execution) for tasks
+    # whose responses are programs (``execute``)
+    score: Callable[[Sample, object], Scored]
     metrics: tuple[Metric, ...]
     primary: str  # the metric the task is ranked and compared on
     template: str = ""  # the prompt template, hashed into the prompt hash
@@ -49,6 +52,12 @@ class TaskDef:
     generation: Callable[[Sample], Generation] | None = None  # generate tasks: how each sample is decoded
     lm_eval: LmEvalForm | None = None
     not_exportable: str | None = None  # why lm-eval cannot express the task
+    # responses that are programs: the program to run in the sandbox (None: a data error, never run)
+    execute: Callable[[Sample, str], Program | None] | None = None
+    # --samples N: the Scored of a sample's N responses as one (None: the task takes one response per sample)
+    combine: Callable[[Sample, list[Scored]], Scored] | None = None
+    # the metrics of a run with N responses per sample (None: ``metrics``, whatever N)
+    metrics_for: Callable[[int], tuple[Metric, ...]] | None = None
     family: str = field(default="", compare=False)  # the declaring module, set by the registry
 
     def __post_init__(self) -> None:
@@ -66,6 +75,6 @@ class TaskDef:
     def metric(self, name: str) -> Metric:
         return next(m for m in self.metrics if m.name == name)
 
-    def metric_facts(self) -> dict[str, dict]:
-        """Every metric's facts (``Metric.facts``), by name."""
-        return {m.name: m.facts(m.name == self.primary) for m in self.metrics}
+    def run_metrics(self, draws: int = 1) -> tuple[Metric, ...]:
+        """The metrics of a run with ``draws`` responses per sample (their facts go into results.json)."""
+        return self.metrics_for(draws) if self.metrics_for else self.metrics
