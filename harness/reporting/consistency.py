@@ -23,6 +23,7 @@ import pandas as pd
 
 from harness.core.languages import ordered
 from harness.reporting.runs import Run
+from harness.scoring.statistics import paired_binary
 
 COLUMNS = ["task", "lang", "agree_with_en", "n", "solved_in_all", "n_all", "n_langs", "langs"]
 
@@ -87,3 +88,26 @@ def table(run: Run, *, tasks: Iterable[str] | None = None, langs: Iterable[str] 
         if task in present and eligible(run, task):
             rows += task_rows(run, task, present[task])
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def vs_english(run: Run, task: str, langs: Iterable[str]) -> list[dict]:
+    """Per language other than English: the paired difference from English on the items scored in both (the
+    share solved in the language minus in English), with the exact McNemar p-value of that difference and the
+    discordant counts (``b``: right in English only, ``c``: right in the language only)."""
+    langs = ordered(langs)
+    if "en" not in langs or not eligible(run, task):
+        return []
+    english = correctness(run, task, "en")
+    rows = []
+    for lang in langs:
+        if lang == "en":
+            continue
+        other = correctness(run, task, lang)
+        shared = sorted(english.keys() & other.keys())
+        if not shared:
+            continue
+        test = paired_binary([float(english[i]) for i in shared], [float(other[i]) for i in shared])
+        rows.append({"task": task, "lang": lang, "n": test["n"], "en": sum(english[i] for i in shared) / len(shared),
+                     "score": sum(other[i] for i in shared) / len(shared), "delta": test["delta"], "b": test["b"],
+                     "c": test["c"], "p_value": test["p_value"]})
+    return rows

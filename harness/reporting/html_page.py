@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from harness.reporting.leaderboard import AVERAGE_CI, SCALE, Leaderboard, Table
+from harness.reporting.leaderboard import AVERAGE_CI, OUTCOME_ORDER, OUTCOMES, SCALE, VS_ENGLISH, Leaderboard, Table
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
@@ -107,6 +107,28 @@ def _runs_html(board: Leaderboard) -> str:
     return f'<table id="runs"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
+def _plain_table(key: str, header: list[str], rows: list[list[object]]) -> str:
+    """A sortable table of text cells, every one escaped."""
+    head = "".join(f'<th data-type="text">{escape(str(h))}</th>' for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>" for row in rows)
+    return f'<table class="sortable" id="{escape(key)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _breakdowns(board: Leaderboard) -> str:
+    parts = []
+    if board.vs_english is not None and len(board.vs_english):
+        rows = [[r.model, r.task, r.lang, r.n, f"{100 * r.en:.1f}", f"{100 * r.score:.1f}", f"{100 * r.delta:+.1f}",
+                 f"{r.b} / {r.c}", f"{r.p_value:.3g}"] for r in board.vs_english.itertuples()]
+        parts.append(f'<h2 id="vs-english">Paired difference from English</h2>\n<p>{escape(VS_ENGLISH)}</p>\n'
+                     + _plain_table("vs_english", ["model", "task", "lang", "n", "English", "language", "Δ", "b / c",
+                                                   "McNemar p"], rows))
+    if board.outcomes is not None and len(board.outcomes):
+        rows = [[r["model"], r["task"], r["lang"], *(r[o] for o in OUTCOME_ORDER)] for _, r in board.outcomes.iterrows()]
+        parts.append(f'<h2 id="outcomes">Program outcomes</h2>\n<p>{escape(OUTCOMES)}</p>\n'
+                     + _plain_table("outcomes", ["model", "task", "lang", *OUTCOME_ORDER], rows))
+    return "\n".join(parts)
+
+
 def render(board: Leaderboard) -> str:
     def links(tables):
         return " ".join(f'<a href="#s-{escape(t.key)}">{escape(t.key.split(":", 1)[-1])}</a>' for t in tables)
@@ -133,6 +155,7 @@ def render(board: Leaderboard) -> str:
 {"".join(_section(t) for t in board.by_task.values())}
 <h2>By language</h2>
 {"".join(_section(t) for t in board.by_lang.values())}
+{_breakdowns(board)}
 <h2 id="notes">Notes</h2>
 <ul>{notes}</ul>
 <h2 id="s-runs">Runs</h2>

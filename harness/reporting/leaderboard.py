@@ -87,9 +87,25 @@ class Leaderboard:
     by_lang: dict[str, Table]  # model × task at one language, plus the mean over tasks
     notes: list[str]  # legend, then one line per † cell
     runs: pd.DataFrame  # model (row label), folder, limit, created, args (the model's, credentials redacted)
+    # parallel tasks with a 0/1 primary metric: per model and language, the paired difference from English on the
+    # items both scored (VS_ENGLISH_COLUMNS)
+    vs_english: pd.DataFrame = None
+    # tasks whose responses are programs: per model and language, how many programs ended how (OUTCOME_COLUMNS)
+    outcomes: pd.DataFrame = None
 
     def tables(self) -> list[Table]:
         return [self.overall, self.languages, *self.by_task.values(), *self.by_lang.values()]
+
+
+VS_ENGLISH_COLUMNS = ["model", "task", "lang", "n", "en", "score", "delta", "b", "c", "p_value"]
+OUTCOME_ORDER = ("passed", "failed", "error", "timeout", "memory", "sandbox_violation", "data_error", "model error")
+OUTCOME_COLUMNS = ["model", "task", "lang", *OUTCOME_ORDER]
+VS_ENGLISH = ("Paired difference from English: on the items a model scored in both English and the language (same "
+              "ids), the share solved in the language minus in English (× 100), with the exact McNemar p-value "
+              "(b: right in English only, c: right in the language only); not corrected for multiple tests.")
+OUTCOMES = ("How each program ended (code tasks): passed, failed (a test's assertion), error (any other exception or "
+            "crash), timeout, memory, sandbox_violation (network, files, processes, output beyond the sandbox's "
+            "limits), data_error (the item is broken in the data: never run, not counted), model error (no response).")
 
 
 def format_cell(row) -> str:
@@ -284,4 +300,42 @@ def build(run_dirs: list[Path]) -> Leaderboard:
                               "created": [r.manifest.get("created", "") for r in runs],
                               "args": [json.dumps(r.manifest.get("model", {}).get("args", {}), ensure_ascii=False)
                                        for r in runs]})
-    return Leaderboard(board_overall, board_langs, by_task, by_lang, [*LEGEND, *notes], run_table)
+    return Leaderboard(board_overall, board_langs, by_task, by_lang, [*LEGEND, *notes], run_table,
+                       _vs_english(runs, labels), _outcomes(runs, labels))
+
+
+def _vs_english(runs: list[Run], labels: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    from harness.reporting import consistency
+
+    rows = []
+    for run, label in zip(runs, labels, strict=True):
+        for task in run.tasks():
+            langs = {lang for t, lang in run.units if t == task}
+            rows += [{"model": label, **row} for row in consistency.vs_english(run, task, langs)]
+    return pd.DataFrame(rows, columns=VS_ENGLISH_COLUMNS)
+
+
+def _outcomes(runs: list[Run], labels: list[str]) -> pd.DataFrame:
+    """Counts of the programs' outcomes, for the units whose records carry executions (code tasks)."""
+    import pandas as pd
+
+    rows = []
+    for run, label in zip(runs, labels, strict=True):
+        for (task, lang), unit in run.units.items():
+            if unit.get("kind") != "generate" or run.version < 2:
+                continue
+            records = run.samples(task, lang)
+            if not any(r.get("execution") or r.get("draws") for r in records):
+                continue
+            counts = dict.fromkeys(OUTCOME_ORDER, 0)
+            for record in records:
+                if record.get("error"):
+                    counts["model error"] += 1
+                for draw in record.get("draws") or [record]:
+                    outcome = (draw.get("execution") or {}).get("outcome")
+                    if outcome in counts:
+                        counts[outcome] += 1
+            rows.append({"model": label, "task": task, "lang": lang, **counts})
+    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from harness.reporting import html_page
-from harness.reporting.leaderboard import AVERAGE_CI, COLUMNS, LEGEND, SCALE, Leaderboard, Table, build
+from harness.reporting.leaderboard import (AVERAGE_CI, COLUMNS, LEGEND, OUTCOME_ORDER, OUTCOMES, SCALE, VS_ENGLISH,
+                                           Leaderboard, Table, build)
 from harness.reporting.markdown import md_escape, md_table
 
 
@@ -21,9 +22,34 @@ def markdown_table(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
+def vs_english_rows(board: Leaderboard) -> list[list[str]]:
+    return [[r.model, r.task, r.lang, str(r.n), f"{100 * r.en:.1f}", f"{100 * r.score:.1f}", f"{100 * r.delta:+.1f}",
+             f"{r.b} / {r.c}", f"{r.p_value:.3g}"] for r in board.vs_english.itertuples()]
+
+
+VS_ENGLISH_HEADER = ["model", "task", "lang", "n", "English", "language", "Δ", "b / c", "McNemar p"]
+
+
+def outcome_rows(board: Leaderboard) -> list[list[str]]:
+    return [[r["model"], r["task"], r["lang"], *(str(r[o]) for o in OUTCOME_ORDER)]
+            for _, r in board.outcomes.iterrows()]
+
+
+def breakdowns_markdown(board: Leaderboard) -> list[str]:
+    parts = []
+    if len(board.vs_english):
+        parts += ["## Paired difference from English", "", md_escape(VS_ENGLISH), "",
+                  *md_table(VS_ENGLISH_HEADER, vs_english_rows(board), "lllrrrrrr"), ""]
+    if len(board.outcomes):
+        parts += ["## Program outcomes", "", md_escape(OUTCOMES), "",
+                  *md_table(["model", "task", "lang", *OUTCOME_ORDER], outcome_rows(board), "lll" + "r" * 8), ""]
+    return parts
+
+
 def markdown(board: Leaderboard) -> str:
     parts = ["# octoglot leaderboard", "", md_escape(f"{SCALE} {AVERAGE_CI}"), ""]
     parts += [markdown_table(t) for t in board.tables()]
+    parts += breakdowns_markdown(board)
     parts += ["## Notes", "", *(f"- {md_escape(n)}" for n in board.notes), "", "## Runs", ""]
     parts += md_table(list(board.runs.columns), [list(row) for row in board.runs.itertuples(index=False)],
                       "l" * len(board.runs.columns))
@@ -67,7 +93,8 @@ def board_json(board: Leaderboard) -> dict:
         return json.loads(frame.to_json(orient="records", force_ascii=False))
 
     return {"format_version": 1, "scale": SCALE, "average_ci": AVERAGE_CI, "notes": board.notes,
-            "runs": records(board.runs),
+            "runs": records(board.runs), "vs_english": records(board.vs_english),
+            "outcomes": records(board.outcomes),
             "tables": [{"key": t.key, "title": t.title, "caption": t.caption, "models": t.models,
                         "columns": t.columns, "cells": records(t.cells)} for t in board.tables()]}
 

@@ -29,7 +29,7 @@ def records(run_dir: Path, lang: str, task: str = "mhumaneval") -> list[dict]:
 
 
 def test_every_program_runs_in_the_sandbox_and_data_errors_are_not_counted(tmp_path):
-    run_dir, _ = run(tmp_path, "--tasks", "mhumaneval", "--langs", "th")
+    run_dir, _ = run(tmp_path, "--tasks", "mhumaneval", "--langs", "en,th")
     recs = records(run_dir, "th")
     assert len(recs) == 164
     broken = {r["id"] for r in recs if r["execution"]["outcome"] == "data_error"}
@@ -44,10 +44,22 @@ def test_every_program_runs_in_the_sandbox_and_data_errors_are_not_counted(tmp_p
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["sandbox"]["name"] == "bubblewrap" and manifest["sandbox"]["network"] == "none"
     assert manifest["sandbox"]["limits"]["cpu_seconds"] > 0 and manifest["sandbox"]["limits"]["memory_mb"] > 0
-    (score,) = [s for s in json.loads((run_dir / "results.json").read_text())["scores"] if s["metric"] == "pass@1"]
+    (score,) = [s for s in json.loads((run_dir / "results.json").read_text())["scores"]
+                if s["metric"] == "pass@1" and s["lang"] == "th"]
     assert (score["value"], score["n"], score["kind"], score["primary"]) == (0.0, 162, "binary", True)
     unit = manifest["units"][0]
     assert unit["generation"]["chat_template"] is False and "\ndef " in unit["generation"]["until"]
+
+    # the leaderboard: the outcome mix per language, the paired difference from English on the same problems
+    board = octoglot("leaderboard", str(run_dir), "--out", str(tmp_path / "board"))
+    assert board.returncode == 0, board.stderr[-3000:]
+    report = json.loads((tmp_path / "board" / "leaderboard.json").read_text())
+    mix = {row["lang"]: row for row in report["outcomes"]}
+    assert (mix["th"]["error"], mix["th"]["data_error"], mix["th"]["passed"]) == (162, 2, 0)
+    assert (mix["en"]["error"], mix["en"]["data_error"]) == (164, 0)
+    (th,) = report["vs_english"]
+    assert (th["lang"], th["n"], th["delta"], th["p_value"]) == ("th", 162, 0.0, 1.0)
+    assert "## Program outcomes" in (tmp_path / "board" / "leaderboard.md").read_text()
 
 
 def test_samples_give_pass_at_k_with_every_draw_recorded(tmp_path):

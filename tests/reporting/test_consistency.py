@@ -94,3 +94,24 @@ def test_real_run(real_sib_run):
     assert frame["lang"].tolist() == ["de", "fr", "it", "pt", "hi", "es", "th"]
     assert frame["n"].eq(5).all() and frame["agree_with_en"].between(0, 1).all()
     assert frame["n_langs"].eq(8).all()
+
+
+def test_paired_difference_from_english_on_the_shared_items(run):
+    # de vs en on items 0..5: en right 0 1 2 3, de right 0 1 4 -> b (en only) = 2 (items 2 3), c (de only) = 1 (4)
+    # th vs en on items 0..4 (5 failed in th): en right 0 1 2 3, th right 0 2 3 -> b = 1 (item 1), c = 0
+    rows = {r["lang"]: r for r in consistency.vs_english(run, "mgsm", ["en", "de", "th"])}
+    assert (rows["de"]["n"], rows["de"]["b"], rows["de"]["c"]) == (6, 2, 1)
+    assert rows["de"]["delta"] == pytest.approx(3 / 6 - 4 / 6) and rows["de"]["en"] == pytest.approx(4 / 6)
+    assert rows["de"]["p_value"] == 1.0  # 2 vs 1 discordant: nowhere near significant
+    assert (rows["th"]["n"], rows["th"]["b"], rows["th"]["c"]) == (5, 1, 0)
+    assert rows["th"]["delta"] == pytest.approx(3 / 5 - 4 / 5)
+    assert consistency.vs_english(run, "mgsm", ["de", "th"]) == []  # no English, no difference from it
+
+
+def test_the_leaderboard_shows_the_difference_from_english(run):
+    from harness.reporting import leaderboard, writers
+
+    board = leaderboard.build([run.path])
+    assert board.vs_english[["lang", "n", "b", "c"]].values.tolist() == [["de", 6, 2, 1], ["th", 5, 1, 0]]
+    assert "## Paired difference from English" in writers.markdown(board)
+    assert board.outcomes.empty and "## Program outcomes" not in writers.markdown(board)

@@ -1,6 +1,6 @@
 """index.html in a real browser: headless Chromium through Selenium, nothing downloaded.
 
-Needs the Debian packages ``chromium`` and ``chromium-driver`` (.ci/install-browser) and the ``selenium`` package;
+Needs the Debian packages ``chromium`` and ``chromium-driver`` (.ci/install-packages) and the ``selenium`` package;
 skipped with the reason when one is missing.
 """
 
@@ -29,7 +29,7 @@ def half(scores: dict) -> dict:
 def driver(tmp_path_factory):
     if not CHROMIUM.is_file() or not CHROMEDRIVER.is_file():
         missing(f"{CHROMIUM} or {CHROMEDRIVER} is missing: install the Debian packages chromium and chromium-driver "
-                "(.ci/install-browser)")
+                "(.ci/install-packages)")
     try:
         from selenium import webdriver
     except ImportError:
@@ -86,7 +86,11 @@ def test_tables_render(driver, report):
     driver.get(page.as_uri())
     assert driver.title == "octoglot leaderboard"
     tables = driver.find_elements(By.CSS_SELECTOR, "table.sortable")
-    assert len(tables) == 2 + len(board.by_task) + len(board.by_lang) == 7
+    # the score tables, and the paired difference from English (sib200 is parallel and 0/1, English is there)
+    assert len(tables) == 2 + len(board.by_task) + len(board.by_lang) + 1 == 8
+    vs_english = table(driver, "vs_english")
+    assert {tr.find_elements(By.CSS_SELECTOR, "td")[2].text for tr in vs_english.find_elements(By.CSS_SELECTOR,
+                                                                                              "tbody tr")} == {"de", "th"}
     overall = table(driver, "overall")
     assert len(overall.find_elements(By.CSS_SELECTOR, "thead th")) == 1 + 2 + 1  # model, 2 tasks, overall
     assert len(overall.find_elements(By.CSS_SELECTOR, "tbody tr")) == 5

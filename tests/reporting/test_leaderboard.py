@@ -271,6 +271,11 @@ def write_v2_run(root: Path, model: str, values: dict[str, float], *, higher_is_
              "kind": "continuous", "scale": scale, "higher_is_better": higher_is_better, "primary": True}
             for lang, v in values.items()]
     run.mkdir(parents=True)
+    for lang in values:
+        path = run / "samples" / lang / "toy.jsonl"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"id": "1", "prompt_hash": "p", "target": "x", "response": "y",
+                                    "metrics": {"error_rate": 0.0}, "error": None}) + "\n", encoding="utf-8")
     manifest = {"format_version": 2, "model": {"name": model, "backend": "hf", "args": {}, "identity": {"alias": model}},
                 "seeds": {"sampling": 1}, "limit": None, "units": units}
     (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
