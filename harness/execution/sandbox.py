@@ -12,7 +12,8 @@ exit status, the tail of its output, its wall time). Families never know how iso
   (``/tmp``) and as ``$HOME``; nothing else of the host (not the project, not ``$HOME``, not ``/etc``);
 - environment: cleared; only ``HOME``, ``PATH``, ``LANG`` and the library path are set;
 - user: an unprivileged host user. Started by root (CI runs as root), bwrap drops to a uid of its own
-  (``60000 + slot``: parallel programs do not share a process budget) with ``setpriv`` inside the sandbox,
+  (``uid``: one per process and slot, so parallel programs, also of parallel workers, do not share a process
+  budget) with ``setpriv`` inside the sandbox,
   because process limits do not bind root, and a user namespace started by root maps the sandbox's uid back to
   root (``FIELD_NOTES``: ``RLIMIT_NPROC`` 20 let 100 forks through). Started by an ordinary user, bwrap runs the
   program as that user in a user namespace;
@@ -181,9 +182,14 @@ class Bubblewrap(Sandbox):
     name = "bubblewrap"
     signal_exit = True
     UID_BASE = 60000  # the unprivileged host uids programs run as when root starts the sandbox
+    SLOTS = 32  # programs at a time per process, at most
+
+    def uid(self, slot: int) -> int:
+        """The host uid of a slot: distinct for every slot of every process (Ray workers run side by side)."""
+        return self.UID_BASE + (os.getpid() % 1024) * self.SLOTS + slot
 
     def __init__(self, limits: Limits | None = None, workers: int | None = None):
-        super().__init__(limits, workers)
+        super().__init__(limits, min(workers or os.cpu_count() or 1, self.SLOTS))
         self.bwrap = shutil.which("bwrap")
         if self.bwrap is None:
             raise OctoglotError("code tasks run model-written programs in a sandbox: bwrap is not installed "
@@ -200,8 +206,8 @@ class Bubblewrap(Sandbox):
 
     def describe(self) -> dict:
         out = super().describe()
-        out.update({"bwrap": self.bwrap, "user": "uid 60000+slot (setpriv)" if os.geteuid() == 0 else "the caller, "
-                    "in a user namespace", "network": "none", "filesystem": "/usr and the interpreter read-only, "
+        out.update({"bwrap": self.bwrap, "user": "an unprivileged uid per slot (setpriv)" if os.geteuid() == 0 else
+                    "the caller, in a user namespace", "network": "none", "filesystem": "/usr and the interpreter read-only, "
                     "tmpfs working directory and home"})
         return out
 
@@ -220,7 +226,7 @@ class Bubblewrap(Sandbox):
                "--perms", "01777", "--size", tmpfs, "--tmpfs", "/tmp",
                "--perms", "01777", "--size", tmpfs, "--tmpfs", "/home/sandbox", "--chdir", "/tmp", "--"]
         if root:
-            uid = str(self.UID_BASE + slot)
+            uid = str(self.uid(slot))
             cmd += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                     "--bounding-set=-all", "--no-new-privs", "--"]
         return cmd + [self.python, "-I", "-S", "-B"]

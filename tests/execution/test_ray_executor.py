@@ -48,9 +48,13 @@ def cluster(tmp_path_factory, model_cache):
 
 
 def records(run_dir: Path) -> dict[str, list[dict]]:
+    """Every sample record, without the programs' wall times (code tasks), which no two runs share."""
     out = {}
     for path in sorted((run_dir / "samples").rglob("*.jsonl")):
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for row in rows:
+            if row.get("execution"):
+                row["execution"].pop("seconds", None)
         out[str(path.relative_to(run_dir))] = sorted(rows, key=lambda r: r["id"])
     return out
 
