@@ -191,5 +191,6 @@ def mismatch(a: Run, b: Run, task: str, lang: str) -> str | None:
     key_a, key_b = comparable_key(a, task, lang), comparable_key(b, task, lang)
     for field_name, label in LABELS.items():
         if key_a[field_name] != key_b[field_name]:
-            return f"{label} differs ({_shown(key_a[field_name])} vs {_shown(key_b[field_name])})"
+            verb = "differ" if label.endswith("settings") else "differs"
+            return f"{label} {verb} ({_shown(key_a[field_name])} vs {_shown(key_b[field_name])})"
     return None
