@@ -35,7 +35,6 @@ sandbox causes, such as ``EACCES``, ``EROFS``, ``ENETUNREACH``, ``EAGAIN`` from 
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -112,6 +111,9 @@ class Sandbox:
     def __init__(self, limits: Limits | None = None, workers: int | None = None):
         self.limits = limits or Limits()
         self.workers = workers or os.cpu_count() or 1
+        self.prlimit = shutil.which("prlimit")
+        if self.prlimit is None:
+            raise OctoglotError("running programs needs prlimit (Debian package util-linux) to set their limits")
 
     def describe(self) -> dict:
         return {"name": self.name, "limits": self.limits.describe(), "workers": self.workers}
@@ -123,7 +125,7 @@ class Sandbox:
     signal_exit = False
 
     def run(self, program: Program, slot: int = 0) -> Execution:
-        return _run(self.command(slot), program, self.limits, self._preexec(slot), self.signal_exit)
+        return _run(self._limited(self.command(slot)), program, self.limits, self.signal_exit)
 
     def run_many(self, programs: list[Program]) -> list[Execution]:
         """Every program, up to ``workers`` at a time (each in its own slot), results in order."""
@@ -145,22 +147,19 @@ class Sandbox:
         with ThreadPoolExecutor(max_workers=len(slots)) as pool:
             return list(pool.map(one, programs))
 
-    def _preexec(self, slot: int):
+    def _limited(self, command: list[str]) -> list[str]:
+        """The command under ``prlimit`` (util-linux): the limits are set by a small program rather than in a
+        ``preexec_fn``, so the harness (which may hold a model of several GB) starts each program with vfork
+        instead of copying its page tables (measured from a process holding 1.5 GB: 200 trivial sandboxed
+        programs, one at a time, 15.4 s with a preexec_fn against 2.9 s without)."""
         limits = self.limits
+        memory, size = limits.memory_mb << 20, limits.file_size_mb << 20
+        out = [self.prlimit, f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 1}", f"--fsize={size}", "--core=0",
+               f"--as={memory}"]
         nproc = self._process_limit()
-
-        def apply() -> None:
-            os.setsid()  # its own process group: the timeout kills all of it
-            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-            size = limits.file_size_mb << 20
-            resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            if nproc is not None:
-                resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-            memory = limits.memory_mb << 20
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-
-        return apply
+        if nproc is not None:
+            out.append(f"--nproc={nproc}")
+        return [*out, "--", *command]
 
     def _process_limit(self) -> int | None:
         """RLIMIT_NPROC counts every process of the user: root's own uid is never limited, so a sandbox started
@@ -189,12 +188,12 @@ class Bubblewrap(Sandbox):
         return self.UID_BASE + (os.getpid() % 1024) * self.SLOTS + slot
 
     def __init__(self, limits: Limits | None = None, workers: int | None = None):
-        super().__init__(limits, min(workers or os.cpu_count() or 1, self.SLOTS))
         self.bwrap = shutil.which("bwrap")
         if self.bwrap is None:
             raise OctoglotError("code tasks run model-written programs in a sandbox: bwrap is not installed "
                                 "(Debian package bubblewrap: apt-get install bubblewrap); --unsafe-exec runs them "
                                 "without one")
+        super().__init__(limits, min(workers or os.cpu_count() or 1, self.SLOTS))
         self.setpriv = shutil.which("setpriv")
         if os.geteuid() == 0 and self.setpriv is None:
             raise OctoglotError("code tasks started by root drop to an unprivileged user with setpriv (Debian "
@@ -241,14 +240,14 @@ class Unsafe(Sandbox):
         return [sys.executable, "-I", "-S", "-B"]
 
 
-def _run(command: list[str], program: Program, limits: Limits, preexec, signal_exit: bool) -> Execution:
+def _run(command: list[str], program: Program, limits: Limits, signal_exit: bool) -> Execution:
     runner = RUNNER.replace("__NAME__", program.name).replace("__MARK__", PASS_MARK.encode("unicode_escape")
                                                                .decode("ascii"))
     started = time.perf_counter()
     try:
         proc = subprocess.Popen([*command, "-c", runner], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, preexec_fn=preexec, close_fds=True, env={} if
-                                command[0].endswith("bwrap") else _minimal_env())
+                                stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
+                                env={} if any(part.endswith("bwrap") for part in command) else _minimal_env())
     except OSError as exc:
         raise OctoglotError(f"sandbox: cannot start {command[0]}: {exc.strerror or exc}") from None
     outputs = {"stdout": bytearray(), "stderr": bytearray()}
