@@ -45,7 +45,7 @@ The detector packages are imported on first use, never when this module is impor
 from __future__ import annotations
 
 import os
-from functools import cache
+from functools import cache, lru_cache
 
 from harness.core.errors import OctoglotError
 from harness.core.languages import ALL_CODES, LANGUAGES, suggest
@@ -146,6 +146,13 @@ def detect(text: str, detector: str | None = None) -> str | None:
     name = current_detector() if detector is None else check_detector(detector, "langid.detect")
     if not text or not any(ch.isalpha() for ch in text):
         return None
+    return _detect(text, name)
+
+
+@lru_cache(maxsize=4096)
+def _detect(text: str, name: str) -> str | None:
+    """Detectors are deterministic here (langdetect seeded), so a text judged twice (an answer's language, then an
+    instruction checker's strict and loose readings of it) is detected once."""
     return _BACKENDS[name](text)
 
 

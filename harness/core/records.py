@@ -87,6 +87,7 @@ class Scored:
     metrics: dict[str, float]
     extracted: str | None = None  # what the scorer took from the response (a number, an answer span)
     statistics: dict[str, list[float]] | None = None  # per corpus metric: this sample's sufficient statistics
+    details: dict | None = None  # what the scorer found, item by item (instruction verdicts, ...), for reports
 
 
 @dataclass
@@ -107,6 +108,7 @@ class SampleResult:
     # programs (code tasks): the program run, its outcome, exit status, runtime and stderr tail
     execution: dict | None = None
     draws: list[dict] | None = None  # with --samples N: every response with its extraction and execution
+    details: dict | None = None  # the scorer's findings item by item (instruction following: every verdict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)

@@ -69,6 +69,7 @@ def loglikelihood_chunk(engine: Engine, task: TaskDef, chunk: list[Sample]) -> l
             result.loglikelihoods = [float(ll) for ll, _ in outputs[i]]
             scored = task.score(sample, result.loglikelihoods)
             result.metrics, result.extracted, result.statistics = scored.metrics, scored.extracted, scored.statistics
+            result.details = scored.details
         else:
             result.error = error
         results.append(result)
@@ -104,6 +105,7 @@ def generation_chunk(worker: "Worker", task: TaskDef, chunk: list[Sample]) -> li
             result.execution = _execution_record(attempts[0], sample)
         final = scored[0] if len(scored) == 1 else task.combine(sample, scored)
         result.metrics, result.extracted, result.statistics = final.metrics, final.extracted, final.statistics
+        result.details = final.details
         if len(responses) > 1:
             result.draws = [{"response": r, "extracted": one.extracted,
                              **({"execution": _execution_record(executions[i][d], sample)} if executions else {})}

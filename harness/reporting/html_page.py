@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from html import escape
 
-from harness.reporting.leaderboard import AVERAGE_CI, OUTCOME_ORDER, OUTCOMES, SCALE, VS_ENGLISH, Leaderboard, Table
+from harness.reporting.leaderboard import (AVERAGE_CI, INSTRUCTIONS, OUTCOME_ORDER, OUTCOMES, SCALE, VS_ENGLISH,
+                                           Leaderboard, Table)
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
@@ -126,6 +127,12 @@ def _breakdowns(board: Leaderboard) -> str:
         rows = [[r["model"], r["task"], r["lang"], *(r[o] for o in OUTCOME_ORDER)] for _, r in board.outcomes.iterrows()]
         parts.append(f'<h2 id="outcomes">Program outcomes</h2>\n<p>{escape(OUTCOMES)}</p>\n'
                      + _plain_table("outcomes", ["model", "task", "lang", *OUTCOME_ORDER], rows))
+    if board.instructions is not None and len(board.instructions):
+        rows = [[r.model, r.task, r.lang, r.instruction, r.n, f"{100 * r.strict:.1f}", f"{100 * r.loose:.1f}"]
+                for r in board.instructions.itertuples()]
+        parts.append(f'<h2 id="instructions">Instruction types</h2>\n<p>{escape(INSTRUCTIONS)}</p>\n'
+                     + _plain_table("instructions", ["model", "task", "lang", "instruction", "n", "strict", "loose"],
+                                    rows))
     return "\n".join(parts)
 
 

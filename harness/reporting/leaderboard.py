@@ -92,6 +92,8 @@ class Leaderboard:
     vs_english: pd.DataFrame = None
     # tasks whose responses are programs: per model and language, how many programs ended how (OUTCOME_COLUMNS)
     outcomes: pd.DataFrame = None
+    # instruction following: per model, task, language and instruction type, the accuracy and count (INSTRUCTION_COLUMNS)
+    instructions: pd.DataFrame = None
 
     def tables(self) -> list[Table]:
         return [self.overall, self.languages, *self.by_task.values(), *self.by_lang.values()]
@@ -103,6 +105,9 @@ OUTCOME_COLUMNS = ["model", "task", "lang", *OUTCOME_ORDER]
 VS_ENGLISH = ("Paired difference from English: on the items a model scored in both English and the language (same "
               "ids), the share solved in the language minus in English (× 100), with the exact McNemar p-value "
               "(b: right in English only, c: right in the language only); not corrected for multiple tests.")
+INSTRUCTION_COLUMNS = ["model", "task", "lang", "instruction", "n", "strict", "loose"]
+INSTRUCTIONS = ("Instruction types: for every instruction type, how often it was followed (strict and loose, × 100) "
+                "and how often it was asked, per language: a weak checker or a hard instruction shows as one row.")
 OUTCOMES = ("How each program ended (code tasks): passed, failed (a test's assertion), error (any other exception or "
             "crash), timeout, memory, sandbox_violation (network, files, processes, output beyond the sandbox's "
             "limits), data_error (the item is broken in the data: never run, not counted), model error (no response).")
@@ -301,7 +306,29 @@ def build(run_dirs: list[Path]) -> Leaderboard:
                               "args": [json.dumps(r.manifest.get("model", {}).get("args", {}), ensure_ascii=False)
                                        for r in runs]})
     return Leaderboard(board_overall, board_langs, by_task, by_lang, [*LEGEND, *notes], run_table,
-                       _vs_english(runs, labels), _outcomes(runs, labels))
+                       _vs_english(runs, labels), _outcomes(runs, labels), _instructions(runs, labels))
+
+
+def _instructions(runs: list[Run], labels: list[str]) -> pd.DataFrame:
+    """Accuracy and count per instruction type, for the units whose records carry instruction verdicts."""
+    import pandas as pd
+
+    rows = []
+    for run, label in zip(runs, labels, strict=True):
+        for (task, lang), unit in run.units.items():
+            if unit.get("kind") != "generate" or run.version < 2:
+                continue
+            tally: dict[str, list[int]] = {}
+            for record in run.samples(task, lang):
+                for verdict in ((record.get("details") or {}).get("instructions") or []):
+                    counts = tally.setdefault(verdict["id"].split(":", 1)[1] if verdict["id"][:3] in
+                                              ("en:", "fr:", "es:") else verdict["id"], [0, 0, 0])
+                    counts[0] += 1
+                    counts[1] += bool(verdict["strict"])
+                    counts[2] += bool(verdict["loose"])
+            rows += [{"model": label, "task": task, "lang": lang, "instruction": name, "n": n, "strict": strict / n,
+                      "loose": loose / n} for name, (n, strict, loose) in sorted(tally.items())]
+    return pd.DataFrame(rows, columns=INSTRUCTION_COLUMNS)
 
 
 def _vs_english(runs: list[Run], labels: list[str]) -> pd.DataFrame:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from harness.reporting import html_page
-from harness.reporting.leaderboard import (AVERAGE_CI, COLUMNS, LEGEND, OUTCOME_ORDER, OUTCOMES, SCALE, VS_ENGLISH,
-                                           Leaderboard, Table, build)
+from harness.reporting.leaderboard import (AVERAGE_CI, COLUMNS, INSTRUCTIONS, LEGEND, OUTCOME_ORDER, OUTCOMES, SCALE,
+                                           VS_ENGLISH, Leaderboard, Table, build)
 from harness.reporting.markdown import md_escape, md_table
 
 
@@ -43,7 +43,16 @@ def breakdowns_markdown(board: Leaderboard) -> list[str]:
     if len(board.outcomes):
         parts += ["## Program outcomes", "", md_escape(OUTCOMES), "",
                   *md_table(["model", "task", "lang", *OUTCOME_ORDER], outcome_rows(board), "lll" + "r" * 8), ""]
+    if board.instructions is not None and len(board.instructions):
+        parts += ["## Instruction types", "", md_escape(INSTRUCTIONS), "",
+                  *md_table(["model", "task", "lang", "instruction", "n", "strict", "loose"], instruction_rows(board),
+                            "llllrrr"), ""]
     return parts
+
+
+def instruction_rows(board: Leaderboard) -> list[list[str]]:
+    return [[r.model, r.task, r.lang, r.instruction, str(r.n), f"{100 * r.strict:.1f}", f"{100 * r.loose:.1f}"]
+            for r in board.instructions.itertuples()]
 
 
 def markdown(board: Leaderboard) -> str:
@@ -94,7 +103,7 @@ def board_json(board: Leaderboard) -> dict:
 
     return {"format_version": 1, "scale": SCALE, "average_ci": AVERAGE_CI, "notes": board.notes,
             "runs": records(board.runs), "vs_english": records(board.vs_english),
-            "outcomes": records(board.outcomes),
+            "outcomes": records(board.outcomes), "instructions": records(board.instructions),
             "tables": [{"key": t.key, "title": t.title, "caption": t.caption, "models": t.models,
                         "columns": t.columns, "cells": records(t.cells)} for t in board.tables()]}
 
