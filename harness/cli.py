@@ -186,7 +186,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                        device=args.device, chat_template=args.apply_chat_template,
                        use_cache=args.use_cache, shared_prefix=args.shared_prefix, executor=args.executor,
                        ray_address=args.ray_address, ray_workers=args.ray_workers, draws=args.samples,
-                       temperature=args.temperature, sandbox="unsafe" if args.unsafe_exec else "bubblewrap")
+                       temperature=args.temperature, sandbox="unsafe" if args.unsafe_exec else "bubblewrap",
+                       local_only=bool(args.suite) and not args.tasks and suites.SUITES[args.suite].source == "local")
     if args.executor != "ray" and (args.ray_address or args.ray_workers):
         raise OctoglotError("--ray-address/--ray-workers: only with --executor ray")
     return run_and_score(config, args.model)

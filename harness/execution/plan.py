@@ -39,6 +39,7 @@ class RunConfig:
     draws: int = 1  # --samples: responses per sample (code tasks; pass@k)
     temperature: float | None = None  # --temperature for the draws
     sandbox: str = "bubblewrap"  # where model-written programs run; "unsafe" with --unsafe-exec
+    local_only: bool = False  # an offline suite: a (task, language) only on the hub is skipped, not fetched
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
     def to_json(self) -> dict:
@@ -48,7 +49,7 @@ class RunConfig:
                 "device": self.device, "chat_template": self.chat_template, "use_cache": self.use_cache,
                 "shared_prefix": self.shared_prefix, "executor": self.executor, "ray_address": self.ray_address,
                 "ray_workers": self.ray_workers, "draws": self.draws, "temperature": self.temperature,
-                "sandbox": self.sandbox}
+                "sandbox": self.sandbox, "local_only": self.local_only}
 
     @classmethod
     def from_json(cls, raw: dict) -> "RunConfig":
@@ -59,7 +60,7 @@ class RunConfig:
                    shared_prefix=raw["shared_prefix"], executor=raw.get("executor", "local"),
                    ray_address=raw.get("ray_address"), ray_workers=raw.get("ray_workers"),
                    draws=raw.get("draws", 1), temperature=raw.get("temperature"),
-                   sandbox=raw.get("sandbox", "bubblewrap"))
+                   sandbox=raw.get("sandbox", "bubblewrap"), local_only=raw.get("local_only", False))
 
 
 @dataclass
@@ -107,7 +108,8 @@ def task_literals(task: TaskDef, pack: packs.Pack, source: str) -> dict:
 
 
 def plan(config: RunConfig) -> tuple[list[Unit], list[str]]:
-    """Build every unit's samples. Returns the units and the (task, lang) pairs skipped."""
+    """Build every unit's samples. Returns the units and the (task, lang) pairs skipped: the language has no such
+    task, or (an offline suite) has it only on the hub."""
     data_dir = data.resolve_data_dir(config.data_dir)
     units, skipped = [], []
     for task in config.tasks:
@@ -115,11 +117,11 @@ def plan(config: RunConfig) -> tuple[list[Unit], list[str]]:
             pack = packs.load_pack(lang.code)
             source = packs.pack_path(lang)
             entry = pack.tasks.get(task.id)
-            if entry is None:
+            if entry is None or (config.local_only and entry.local is None):
                 skipped.append(f"{task.id}/{lang.code}")
                 continue
             literals = task_literals(task, pack, source)
-            loaded = data.load_task_data(entry, data_dir, task.columns)
+            loaded = data.load_task_data(entry, data_dir, task.columns, where=f"{task.id} ({lang.code})")
             extras = data.load_extras(entry, data_dir)
             rows = task.build(loaded.rows, literals, lang.code, {k: v.rows for k, v in extras.items()})
             samples = seeded_subset(rows, limit_for(config, task.id), config.seed)

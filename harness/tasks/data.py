@@ -125,7 +125,7 @@ def check_columns(rows: list[dict], columns: tuple[str, ...], where: str) -> Non
         )
 
 
-def read_hub(source: HubSource, columns: tuple[str, ...] = ()) -> Loaded:
+def read_hub(source: HubSource, columns: tuple[str, ...] = (), hint: str | None = None) -> Loaded:
     import datasets
 
     where = f"{source.id}" + (f" ({source.config})" if source.config else "")
@@ -135,7 +135,7 @@ def read_hub(source: HubSource, columns: tuple[str, ...] = ()) -> Loaded:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise OctoglotError(
             f"hub dataset {where}@{source.revision[:8]}: {first} "
-            f"(no local data: pass --data-dir or set ${ENV_VAR})"
+            f"({hint or f'no local data: pass --data-dir or set ${ENV_VAR}'})"
         ) from None
     rows = [dict(row) for row in ds]
     if not rows:
@@ -146,12 +146,18 @@ def read_hub(source: HubSource, columns: tuple[str, ...] = ()) -> Loaded:
     return Loaded(rows, provenance)
 
 
-def load_task_data(entry: TaskEntry, data_dir: DataDir | None, columns: tuple[str, ...] = ()) -> Loaded:
-    """Read a task's rows from the local directory when it has them, else from the hub."""
+def load_task_data(entry: TaskEntry, data_dir: DataDir | None, columns: tuple[str, ...] = (),
+                   where: str = "") -> Loaded:
+    """Read a task's rows from the local directory when it has them, else from the hub. ``where`` names the
+    (task, language) for the error of a pair only the hub has."""
     if data_dir is not None and entry.local is not None:
         return read_local(data_dir, entry.local, columns)
     if entry.hub is not None:
-        return read_hub(entry.hub, columns)
+        hint = None
+        if data_dir is not None:
+            hint = (f"{where or 'this task'} is only on the hub, not in the data directory: "
+                    "leave the language out with --langs")
+        return read_hub(entry.hub, columns, hint)
     raise OctoglotError(
         f"task data {entry.local.path}: needs a local data directory (--data-dir or ${ENV_VAR}); "
         "it has no hub source"

@@ -6,14 +6,16 @@ the command line records every verdict for the leaderboard's per-instruction tab
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA, needs_data, octoglot
+from conftest import FIXTURES, SHARED_DATA, needs_data, octoglot
 from harness.core.languages import parse_langs
 from harness.core.records import Sample, SampleResult
 from harness.execution.plan import RunConfig, plan
+from harness.tasks import packs
 from harness.scoring.aggregate import unit_scores
 from harness.tasks.families import instruction_following as family
 from harness.tasks.registry import get_task
@@ -66,7 +68,8 @@ def test_instruction_accuracy_is_micro_averaged_and_the_primary_is_the_mean_of_f
 @needs_data
 def test_the_real_files_build_in_every_language_they_cover():
     config = RunConfig(model="x", model_args=None, tasks=[get_task(t) for t in ("ifeval", "ifeval_es_mt", "m_ifeval")],
-                       langs=parse_langs(None), limit=None, seed=1, output=Path("."), data_dir=str(SHARED_DATA))
+                       langs=parse_langs(None), limit=None, seed=1, output=Path("."), data_dir=str(SHARED_DATA),
+                       local_only=True)  # Hindi is on the hub only
     units = {(u.task.id, u.lang): u for u in plan(config)[0]}
     assert {lang for task, lang in units if task == "ifeval"} == {"en", "de", "fr", "it", "pt", "es", "th"}
     assert {lang for task, lang in units if task == "m_ifeval"} == {"en", "fr", "es"}
@@ -104,3 +107,46 @@ def test_a_run_records_every_verdict_and_the_leaderboard_tabulates_them(tmp_path
     rows = [r for r in report["instructions"] if r["task"] == "ifeval" and r["lang"] == "th"]
     assert sum(r["n"] for r in rows) == sum(len(r["details"]["instructions"]) for r in records)
     assert "## Instruction types" in (tmp_path / "board" / "leaderboard.md").read_text()
+
+
+def test_hindi_indicifeval_ground_rows_build_and_score_by_hindi_rules():
+    """IndicIFEval-Ground's schema (fixture): kwargs flattened with every argument name, nulls where unused."""
+    rows = [json.loads(line) for line in (FIXTURES / "hub" / "indicifeval.hi.jsonl").read_text("utf-8").splitlines()]
+    literals = packs.load_pack("hi").literals
+    first, second, third = family.ifeval_samples(rows, literals, "hi")
+    assert [s.id for s in (first, second, third)] == ["1", "2", "3"] and first.prompt == rows[0]["prompt"]
+    assert first.meta["kwargs"] == [{"relation": "at least", "num_sentences": 3},
+                                    {"relation": "at least", "keyword": "नदी", "frequency": 2}]
+    assert first.meta["literals"]["constrained_answers"][0] == "मेरा जवाब है, हाँ"
+    assert not any(s.meta["data_error"] for s in (first, second, third))
+    # three sentences ended by the danda, "नदी" twice (hand-counted)
+    good = "गंगा भारत की सबसे पवित्र नदी है। यह नदी हिमालय से निकलती है। करोड़ों लोग इसके किनारे रहते हैं।"
+    assert family.score(first, good).metrics == {"prompt_strict": 1.0, "prompt_loose": 1.0}
+    two = "गंगा भारत की सबसे पवित्र नदी है। यह नदी हिमालय से निकलती है"
+    assert [v["strict"] for v in family.score(first, two).details["instructions"]] == [False, True]
+    # the second paragraph must start with "इस": a Devanagari word kept whole, so "इसके" is not "इस"
+    paragraphs = "दिवाली रोशनी का त्योहार है।\n\nइस दिन लोग दीये जलाते हैं।"
+    assert family.score(second, paragraphs).metrics["prompt_strict"] == 1.0
+    assert family.score(second, paragraphs.replace("इस दिन", "इसके दिन")).metrics["prompt_strict"] == 0.0
+    # under 15 words, quoted: 10 words (hand-counted; Python's \w+ finds 17, splitting at the vowel signs)
+    quoted = '"मानसून में बादल बरसते हैं और किसान खुश होते हैं।"'
+    assert family.score(third, quoted).metrics["prompt_strict"] == 1.0
+    assert family.score(third, quoted.strip('"')).metrics["prompt_strict"] == 0.0
+    assert len(re.findall(r"\w+", quoted)) == 17
+
+
+@needs_data
+def test_hindi_ifeval_is_on_the_hub_only_an_offline_suite_skips_it_and_a_named_run_says_why(tmp_path):
+    entry = packs.load_pack("hi").tasks["ifeval"]
+    assert entry.local is None and entry.hub.id == "ai4bharat/IndicIFEval" and entry.hub.config == "indicifeval-ground"
+    assert len(entry.hub.revision) == 40
+    config = RunConfig(model="x", model_args=None, tasks=[get_task("ifeval")], langs=parse_langs("de,hi"), limit=2,
+                       seed=1, output=tmp_path, data_dir=str(SHARED_DATA), local_only=True)
+    units, skipped = plan(config)
+    assert [(u.task.id, u.lang) for u in units] == [("ifeval", "de")] and skipped == ["ifeval/hi"]
+    done = octoglot("run", "--model", "dummy", "--tasks", "ifeval", "--langs", "hi", "--limit", "2", "--no-cache",
+                    "--data-dir", str(SHARED_DATA), "--output", str(tmp_path / "runs"))
+    assert done.returncode != 0
+    (line,) = [x for x in done.stderr.splitlines() if x.strip()][-1:]
+    assert "hub dataset ai4bharat/IndicIFEval (indicifeval-ground)@4343c1b1" in line
+    assert "ifeval (hi) is only on the hub" in line and "--langs" in line
