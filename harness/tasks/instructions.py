@@ -7,8 +7,8 @@ language prefix (``fr:keywords:frequency``, ``es:special_character:enie``), whic
 What is language-neutral comes from lm-eval's own IFEval classes (``lm_eval.tasks.ifeval.instructions``, imported
 with NLTK's download switched off: that module asks the network for punkt at import, which is never needed for the
 classes used here): JSON format, bullet lists, highlighted and titled sections, titles, placeholders, postscripts,
-repeating the prompt, two responses, the end phrase, no commas, the letter frequency, keyword existence, the
-``***`` paragraph count.
+repeating the prompt, two responses, the end phrase, the ``***`` paragraph count. No commas (also the full-width
+``，``) and the letter frequency (case-folded, any script: Thai prompts ask for Thai letters) are counted here.
 
 What depends on the language is judged here, with ``harness.tasks.text_units``:
 
@@ -17,7 +17,7 @@ What depends on the language is judged here, with ``harness.tasks.text_units``:
   one word;
 - sentences (``length_constraints:number_sentences``): a splitter that knows the language (the danda for Hindi,
   PyThaiNLP for Thai), not English punkt;
-- keyword frequency and forbidden words: whole-word occurrences by the same word rules (``\\b`` fails after a
+- keyword frequency, existence and forbidden words: whole-word occurrences by the same word rules (``\\b`` fails after a
   Devanagari vowel sign, and Thai has no spaces to find);
 - the first word of the n-th paragraph (paragraphs separated by a blank line): the first word by the same rules;
 - the response language (``language:response_language``): octoglot's seeded detector (lm-eval's is unseeded);
