@@ -68,9 +68,9 @@ def test_samples_hold_real_loglikelihoods_and_consistent_metrics(run):
         assert len(records) == 3
         for rec in records:
             assert set(rec) == {"id", "prompt_hash", "target", "loglikelihoods", "response", "metrics", "error",
-                                "detected_lang", "extracted", "statistics", "execution", "draws"}
+                                "detected_lang", "extracted", "statistics", "execution", "draws", "details"}
             assert rec["error"] is None and rec["response"] is None and rec["statistics"] is None
-            assert rec["execution"] is None and rec["draws"] is None
+            assert rec["execution"] is None and rec["draws"] is None and rec["details"] is None
             lls = rec["loglikelihoods"]
             assert len(lls) == 7 and all(math.isfinite(x) and x < 0 for x in lls)
             assert len(set(lls)) == 7  # distinct options get distinct scores
