@@ -14,6 +14,7 @@ EXAMPLES = """examples:
   octoglot run --model smollm2 --langs en,de,fr,it,pt,hi,es,th --tasks sib200 --limit 20 --output runs/
   octoglot run --model hf --model-args pretrained=/models/llama,dtype=bfloat16 --tasks sib200 --langs hi,th
   octoglot run --model smollm2 --tasks mhumaneval --limit 10 --samples 5 --temperature 0.8
+  octoglot run --model gemma3-270m --tasks niah_single,niah_none,cwe --context-lengths 1k,4k,16k --limit 5
   octoglot tasks
   octoglot leaderboard runs/smollm2-* runs/gemma3-270m-* --out reports/quick/
   octoglot compare runs/smollm2-... runs/gemma3-270m-... --format md
@@ -99,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--samples", type=positive_int, default=1, metavar="N",
                      help="code tasks: N programs per problem, sampled at --temperature, scored as pass@k (k <= N)")
     run.add_argument("--temperature", type=float, help="sampling temperature of --samples")
+    run.add_argument("--context-lengths", metavar="LENGTHS",
+                     help="long-context tasks: request lengths in the model's tokens, e.g. 1k,4k,32k,128k (default "
+                          "1k,2k,4k); lengths beyond the model's window are skipped and listed in the manifest")
     run.add_argument("--unsafe-exec", action="store_true",
                      help="run model-written programs WITHOUT the bubblewrap sandbox (same limits, host files and "
                           "network reachable); recorded in the manifest")
@@ -166,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.core import languages
+    from harness.core.tokens import parse_lengths
     from harness.execution.plan import RunConfig
     from harness.execution.run import resume_config
     from harness.tasks import registry, suites
@@ -187,7 +192,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                        use_cache=args.use_cache, shared_prefix=args.shared_prefix, executor=args.executor,
                        ray_address=args.ray_address, ray_workers=args.ray_workers, draws=args.samples,
                        temperature=args.temperature, sandbox="unsafe" if args.unsafe_exec else "bubblewrap",
-                       local_only=bool(args.suite) and not args.tasks and suites.SUITES[args.suite].source == "local")
+                       local_only=bool(args.suite) and not args.tasks and suites.SUITES[args.suite].source == "local",
+                       context_lengths=parse_lengths(args.context_lengths))
     if args.executor != "ray" and (args.ray_address or args.ray_workers):
         raise OctoglotError("--ray-address/--ray-workers: only with --executor ray")
     return run_and_score(config, args.model)

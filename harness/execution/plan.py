@@ -13,6 +13,7 @@ from harness.core.errors import OctoglotError
 from harness.core.languages import Language, get_language
 from harness.core.records import Sample
 from harness.core.sampling import seeded_subset
+from harness.execution import sized
 from harness.tasks import data, packs
 from harness.tasks.definition import TaskDef
 from harness.tasks.registry import get_task
@@ -40,6 +41,7 @@ class RunConfig:
     temperature: float | None = None  # --temperature for the draws
     sandbox: str = "bubblewrap"  # where model-written programs run; "unsafe" with --unsafe-exec
     local_only: bool = False  # an offline suite: a (task, language) only on the hub is skipped, not fetched
+    context_lengths: tuple[int, ...] | None = None  # --context-lengths for sized tasks (None: each task's default)
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
     def to_json(self) -> dict:
@@ -49,7 +51,8 @@ class RunConfig:
                 "device": self.device, "chat_template": self.chat_template, "use_cache": self.use_cache,
                 "shared_prefix": self.shared_prefix, "executor": self.executor, "ray_address": self.ray_address,
                 "ray_workers": self.ray_workers, "draws": self.draws, "temperature": self.temperature,
-                "sandbox": self.sandbox, "local_only": self.local_only}
+                "sandbox": self.sandbox, "local_only": self.local_only,
+                "context_lengths": list(self.context_lengths) if self.context_lengths else None}
 
     @classmethod
     def from_json(cls, raw: dict) -> "RunConfig":
@@ -60,7 +63,8 @@ class RunConfig:
                    shared_prefix=raw["shared_prefix"], executor=raw.get("executor", "local"),
                    ray_address=raw.get("ray_address"), ray_workers=raw.get("ray_workers"),
                    draws=raw.get("draws", 1), temperature=raw.get("temperature"),
-                   sandbox=raw.get("sandbox", "bubblewrap"), local_only=raw.get("local_only", False))
+                   sandbox=raw.get("sandbox", "bubblewrap"), local_only=raw.get("local_only", False),
+                   context_lengths=tuple(raw["context_lengths"]) if raw.get("context_lengths") else None)
 
 
 @dataclass
@@ -100,6 +104,7 @@ def check_limits(config: RunConfig) -> None:
 def task_literals(task: TaskDef, pack: packs.Pack, source: str) -> dict:
     """The literals ``task`` declared, from its language's pack, and its English ones under ``"english"``."""
     literals = packs.require_literals(pack, task.literals, source, task.id)
+    literals.update({name: pack.literals[name] for name in task.optional_literals if name in pack.literals})
     if task.english_literals:
         english = get_language("en")
         literals["english"] = packs.require_literals(packs.load_pack(english.code), task.english_literals,
@@ -123,8 +128,27 @@ def plan(config: RunConfig) -> tuple[list[Unit], list[str]]:
             literals = task_literals(task, pack, source)
             loaded = data.load_task_data(entry, data_dir, task.columns, where=f"{task.id} ({lang.code})")
             extras = data.load_extras(entry, data_dir)
-            rows = task.build(loaded.rows, literals, lang.code, {k: v.rows for k, v in extras.items()})
-            samples = seeded_subset(rows, limit_for(config, task.id), config.seed)
+            extra_rows = {k: v.rows for k, v in extras.items()}
+            context = None
+            if task.sized:
+                sizing, context = sized.sizing(config, task, lang.code, data_dir)
+                if not sizing.lengths:  # every length beyond the model's window: listed, never failed
+                    window = context["tokenizer"]["window"]
+                    skipped.append(f"{task.id}/{lang.code}: every length beyond the model's window of {window} "
+                                   f"tokens ({', '.join(map(str, sizing.skipped))})")
+                    continue
+                samples = task.build(loaded.rows, literals, lang.code, extra_rows, sizing)
+                built = {s.meta.get("length") for s in samples}
+                unfit = [n for n in sizing.lengths if n not in built]
+                if unfit:  # too short for the task's smallest prompt in this language's tokens: listed, not failed
+                    context["unfit_lengths"] = unfit
+                    skipped.append(f"{task.id}/{lang.code}: too short for the task's smallest prompt in the model's "
+                                   f"tokens ({', '.join(map(str, unfit))})")
+                if not samples:
+                    continue
+            else:
+                rows = task.build(loaded.rows, literals, lang.code, extra_rows)
+                samples = seeded_subset(rows, limit_for(config, task.id), config.seed)
             provenance = dict(loaded.provenance)
             if extras:
                 provenance["extra"] = {role: v.provenance for role, v in extras.items()}
@@ -135,6 +159,8 @@ def plan(config: RunConfig) -> tuple[list[Unit], list[str]]:
                 "n_items": len(loaded.rows), "n_samples": len(samples),
                 "draws": config.draws if task.combine is not None else 1,
             }
+            if context is not None:
+                info["context"] = context
             units.append(Unit(task, lang.code, samples, info))
     if not units:
         raise OctoglotError("no (task, language) pair to run: none of the chosen languages has these tasks")

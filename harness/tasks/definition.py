@@ -9,7 +9,7 @@ family's task ids, metric names or literal names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable
 
 from harness.core.metrics import Metric
 from harness.core.programs import Program
@@ -19,8 +19,8 @@ KINDS = ("loglikelihood", "generate")
 
 # (rows, literals, lang, extras) -> samples: rows of the task's data file, the pack literals the task declared
 # (English ones under "english" when it declared english_literals), the language code, and the rows of the
-# pack entry's extra files by role
-Builder = Callable[[list[dict], Mapping[str, object], str, Mapping[str, list[dict]]], list[Sample]]
+# pack entry's extra files by role; a sized task's builder also takes a ``Sizing``
+Builder = Callable[..., list[Sample]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class TaskDef:
     template: str = ""  # the prompt template, hashed into the prompt hash
     literals: tuple[str, ...] = ()  # pack literals of the language the task needs
     english_literals: tuple[str, ...] = ()  # literals it also needs in English (answer-word fallbacks)
+    # literals passed when the language's pack has them (data a language lacks upstream, written in its pack)
+    optional_literals: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()  # columns every data row must have
     parallel: bool = False  # items share ids across languages (cross-lingual consistency applies)
     generation: Callable[[Sample], Generation] | None = None  # generate tasks: how each sample is decoded
@@ -58,6 +60,10 @@ class TaskDef:
     combine: Callable[[Sample, list[Scored]], Scored] | None = None
     # the metrics of a run with N responses per sample (None: ``metrics``, whatever N)
     metrics_for: Callable[[int], tuple[Metric, ...]] | None = None
+    # prompts sized in the model's own tokens (long context): the default lengths; ``build`` then takes a fifth
+    # argument, a ``harness.core.tokens.Sizing`` (the model's tokenizer, the lengths within its window, the seed and
+    # the items per length), and chooses its items itself
+    sized: tuple[int, ...] | None = None
     family: str = field(default="", compare=False)  # the declaring module, set by the registry
 
     def __post_init__(self) -> None:

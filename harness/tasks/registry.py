@@ -54,7 +54,7 @@ class Registry:
 
     def literal_names(self) -> set[str]:
         """Every pack literal some registered task needs: the names a pack may define."""
-        return {name for task in self.tasks.values() for name in (*task.literals, *task.english_literals)}
+        return {name for task in self.tasks.values() for name in (*task.literals, *task.english_literals, *task.optional_literals)}
 
 
 def family_modules() -> list[str]:

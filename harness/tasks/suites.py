@@ -20,11 +20,13 @@ class Suite:
     source: str  # "local" (tasks some pack reads from a local file) or "hub" (hub-only tasks)
     limits: dict[str, int | None]  # items per (task, language) by task kind; None: every item
     description: str
+    long_context: bool = True  # include the tasks sized in the model's tokens (TaskDef.sized)
 
 
 SUITES: dict[str, Suite] = {
     "quick": Suite("local", {"loglikelihood": 20, "generate": 2},
-                   "every offline task in every language it covers, 20 items (log-likelihood) or 2 (generation)"),
+                   "every offline task in every language it covers, 20 items (log-likelihood) or 2 (generation); "
+                   "not the long-context tasks (minutes per prompt on a CPU)", long_context=False),
     "core": Suite("local", {"loglikelihood": None, "generate": None}, "all offline data in full"),
     "hub": Suite("hub", {"loglikelihood": None, "generate": None}, "the hub-only tasks in full (needs the hub)"),
 }
@@ -50,4 +52,6 @@ def get_suite(name: str) -> tuple[list[TaskDef], dict[str, int | None]]:
                             f"Available: {', '.join(SUITES)}")
     suite = SUITES[name]
     chosen = offline_tasks() if suite.source == "local" else hub_only_tasks()
+    if not suite.long_context:
+        chosen = [t for t in chosen if not t.sized]
     return chosen, {t.id: suite.limits[t.kind] for t in chosen}
