@@ -222,13 +222,19 @@ GENERATION_BATCH = 32  # on a CPU a batch of 32 decodes about twice as fast as f
 PROMPT_TOKEN_COST = 3.5
 STEP_COST = 80.0
 SEQUENCE_STEP_COST = 2.5
+# at most this many padded prompt tokens in one batch: attention's scores grow with batch × length² (32 prompts of
+# 4K tokens would need ~19 GB of them in SmolLM2's 9 heads), and its cost per token with the length, which the
+# linear model above leaves out; long-context prompts run a few at a time, a single one alone
+BATCH_TOKENS = 16_384
 
 
-def plan_batches(lengths: list[int], new_tokens: int, cap: int = GENERATION_BATCH) -> list[list[int]]:
+def plan_batches(lengths: list[int], new_tokens: int, cap: int = GENERATION_BATCH,
+                 tokens: int = BATCH_TOKENS) -> list[list[int]]:
     """Split requests that share generation settings into batches, as indices into ``lengths`` (prompt
     tokens). One batch pads every prompt to its longest and runs ``new_tokens`` steps; more batches pad
     less and step more. Requests are sorted by length and cut where the cost model above is lowest
-    (dynamic programming over the cut points); each batch holds at most ``cap`` requests."""
+    (dynamic programming over the cut points); each batch holds at most ``cap`` requests and, unless it is a
+    single request, at most ``tokens`` padded prompt tokens."""
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
     best = [0.0] + [float("inf")] * len(order)
     cut = [0] * (len(order) + 1)
@@ -236,6 +242,8 @@ def plan_batches(lengths: list[int], new_tokens: int, cap: int = GENERATION_BATC
         longest = lengths[order[end - 1]]
         for start in range(max(0, end - cap), end):
             size = end - start
+            if size > 1 and size * longest > tokens:
+                continue
             cost = best[start] + PROMPT_TOKEN_COST * size * longest \
                 + new_tokens * (STEP_COST + SEQUENCE_STEP_COST * size)
             if cost < best[end]:

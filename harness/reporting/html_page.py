@@ -11,6 +11,9 @@ from __future__ import annotations
 import math
 from html import escape
 
+from harness.core.languages import ordered
+from harness.core.tokens import format_length
+from harness.reporting import long_context
 from harness.reporting.leaderboard import (AVERAGE_CI, INSTRUCTIONS, OUTCOME_ORDER, OUTCOMES, SCALE, VS_ENGLISH,
                                            Leaderboard, Table)
 
@@ -30,6 +33,9 @@ tbody th { text-align: left; font-weight: normal; }
 .ci { color: #666; font-size: 11px; }
 .rank { font-weight: bold; }
 .mark { color: #b00; font-weight: bold; }
+.panels { display: flex; flex-wrap: wrap; gap: 1em; }
+table.heat td { min-width: 2.2em; text-align: center; }
+table.heat caption { caption-side: top; font-weight: bold; }
 """
 
 JS = """
@@ -133,6 +139,47 @@ def _breakdowns(board: Leaderboard) -> str:
         parts.append(f'<h2 id="instructions">Instruction types</h2>\n<p>{escape(INSTRUCTIONS)}</p>\n'
                      + _plain_table("instructions", ["model", "task", "lang", "instruction", "n", "strict", "loose"],
                                     rows))
+    if board.context is not None:
+        parts.append(_context_html(board))
+    return "\n".join(parts)
+
+
+def _context_html(board: Leaderboard) -> str:
+    context = board.context
+    parts = ['<h2 id="long-context">Long context</h2>', f"<p>{escape(long_context.LENGTHS)}</p>",
+             f"<p>{escape(long_context.EFFECTIVE)}</p>"]
+    for i, (model, task) in enumerate(long_context.groups(context["lengths"])):
+        header, rows = long_context.length_grid(context, model, task)
+        parts.append(f"<h3>{escape(model)}: {escape(task)}</h3>" + _plain_table(f"context-{i}", header, rows))
+    names = long_context.heatmap_names(context["depths"])
+    if names:
+        parts.append(f"<p>{escape(long_context.HEATMAP)}</p>")
+    depths = context["depths"]
+    for model, task, name in names:
+        frame = depths[(depths["model"] == model) & (depths["task"] == task)]
+        lengths = sorted(frame["length"].unique())
+        columns = sorted(frame["depth"].unique())
+        panels = []
+        for lang in ordered(frame["lang"]):
+            mine = {(r.length, r.depth): r for r in frame[frame["lang"] == lang].itertuples()}
+            head = "".join(f"<th>{int(d)}</th>" for d in columns)
+            body = ""
+            for length in lengths:
+                cells = ""
+                for d in columns:
+                    r = mine.get((length, d))
+                    cells += (f'<td style="{_colour(100 * r.accuracy)}" title="n={r.n}">{100 * r.accuracy:.0f}</td>'
+                              if r is not None else "<td></td>")
+                body += f"<tr><th>{escape(format_length(int(length)))}</th>{cells}</tr>"
+            panels.append(f'<table class="heat"><caption>{escape(lang)}</caption><thead><tr><th>length \\ depth %'
+                          f"</th>{head}</tr></thead><tbody>{body}</tbody></table>")
+        parts.append(f"<h3>{escape(model)}: {escape(task)}, length × depth</h3>"
+                     f'<div class="panels">{"".join(panels)}</div>'
+                     f'<p>The same as a picture: <a href="{escape(name)}">{escape(name)}</a></p>')
+    if len(context["fertility"]):
+        parts.append(f"<h3>Tokenizer fertility</h3><p>{escape(long_context.FERTILITY)}</p>"
+                     + _plain_table("fertility", long_context.FERTILITY_HEADER,
+                                    long_context.fertility_rows(context["fertility"])))
     return "\n".join(parts)
 
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from harness.core.backend_verdicts import flag
 from harness.core.errors import OctoglotError
 from harness.core.languages import LANGUAGES, ordered
+from harness.reporting import long_context
 from harness.reporting.runs import Run, comparable_key, load_run, mismatch
 from harness.scoring.statistics import Z95
 
@@ -94,6 +95,8 @@ class Leaderboard:
     outcomes: pd.DataFrame = None
     # instruction following: per model, task, language and instruction type, the accuracy and count (INSTRUCTION_COLUMNS)
     instructions: pd.DataFrame = None
+    # long context (``harness.reporting.long_context``): "lengths", "depths", "effective", "fertility" frames
+    context: dict[str, pd.DataFrame] | None = None
 
     def tables(self) -> list[Table]:
         return [self.overall, self.languages, *self.by_task.values(), *self.by_lang.values()]
@@ -306,7 +309,17 @@ def build(run_dirs: list[Path]) -> Leaderboard:
                               "args": [json.dumps(r.manifest.get("model", {}).get("args", {}), ensure_ascii=False)
                                        for r in runs]})
     return Leaderboard(board_overall, board_langs, by_task, by_lang, [*LEGEND, *notes], run_table,
-                       _vs_english(runs, labels), _outcomes(runs, labels), _instructions(runs, labels))
+                       _vs_english(runs, labels), _outcomes(runs, labels), _instructions(runs, labels),
+                       _context(runs, labels))
+
+
+def _context(runs: list[Run], labels: list[str]) -> dict[str, pd.DataFrame] | None:
+    """The long-context frames, when some run has sized units."""
+    lengths = long_context.by_length(runs, labels)
+    if lengths.empty:
+        return None
+    return {"lengths": lengths, "depths": long_context.by_depth(runs, labels),
+            "effective": long_context.effective_lengths(lengths), "fertility": long_context.fertility(runs, labels)}
 
 
 def _instructions(runs: list[Run], labels: list[str]) -> pd.DataFrame:

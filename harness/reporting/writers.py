@@ -1,4 +1,5 @@
-"""The leaderboard's files: ``leaderboard.md``, ``.csv``, ``.json``, ``.tex``, ``index.html`` and ``heatmap.png``."""
+"""The leaderboard's files: ``leaderboard.md``, ``.csv``, ``.json``, ``.tex``, ``index.html`` and ``heatmap.png``;
+with long-context runs, one ``context-NN-<model>-<task>.png`` length × depth heatmap per model and task."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import math
 import sys
 from pathlib import Path
 
-from harness.reporting import html_page
+from harness.reporting import html_page, long_context
 from harness.reporting.leaderboard import (AVERAGE_CI, COLUMNS, INSTRUCTIONS, LEGEND, OUTCOME_ORDER, OUTCOMES, SCALE,
                                            VS_ENGLISH, Leaderboard, Table, build)
 from harness.reporting.markdown import md_escape, md_table
@@ -47,6 +48,25 @@ def breakdowns_markdown(board: Leaderboard) -> list[str]:
         parts += ["## Instruction types", "", md_escape(INSTRUCTIONS), "",
                   *md_table(["model", "task", "lang", "instruction", "n", "strict", "loose"], instruction_rows(board),
                             "llllrrr"), ""]
+    if board.context is not None:
+        parts += context_markdown(board)
+    return parts
+
+
+def context_markdown(board: Leaderboard) -> list[str]:
+    parts = ["## Long context", "", md_escape(long_context.LENGTHS), "", md_escape(long_context.EFFECTIVE), ""]
+    for model, task in long_context.groups(board.context["lengths"]):
+        header, rows = long_context.length_grid(board.context, model, task)
+        parts += [f"### {md_escape(model)}: {md_escape(task)}", "", *md_table(header, rows, "l" + "r" * (len(header) - 1)),
+                  ""]
+    names = long_context.heatmap_names(board.context["depths"])
+    if names:
+        parts += [md_escape(long_context.HEATMAP), ""] + [f"![{md_escape(m)}: {md_escape(t)}]({name})"
+                                                          for m, t, name in names] + [""]
+    if len(board.context["fertility"]):
+        parts += ["### Tokenizer fertility", "", md_escape(long_context.FERTILITY), "",
+                  *md_table(long_context.FERTILITY_HEADER, long_context.fertility_rows(board.context["fertility"]),
+                            "llrrl"), ""]
     return parts
 
 
@@ -104,6 +124,7 @@ def board_json(board: Leaderboard) -> dict:
     return {"format_version": 1, "scale": SCALE, "average_ci": AVERAGE_CI, "notes": board.notes,
             "runs": records(board.runs), "vs_english": records(board.vs_english),
             "outcomes": records(board.outcomes), "instructions": records(board.instructions),
+            "context": {key: records(frame) for key, frame in (board.context or {}).items()},
             "tables": [{"key": t.key, "title": t.title, "caption": t.caption, "models": t.models,
                         "columns": t.columns, "cells": records(t.cells)} for t in board.tables()]}
 
@@ -147,6 +168,10 @@ def write(board: Leaderboard, out: Path) -> list[Path]:
     paths[3].write_text(latex(board), encoding="utf-8")
     paths[4].write_text(html_page.render(board), encoding="utf-8")
     heatmap_png(board, paths[5])
+    if board.context is not None:
+        for model, task, name in long_context.heatmap_names(board.context["depths"]):
+            long_context.heatmap_png(board.context["depths"], model, task, out / name)
+            paths.append(out / name)
     return paths
 
 

@@ -1,6 +1,6 @@
 """How generation requests are cut into batches (``harness.engine.plan_batches``): a pure function."""
 
-from harness.execution.engine import GENERATION_BATCH, PROMPT_TOKEN_COST, SEQUENCE_STEP_COST, STEP_COST, plan_batches
+from harness.execution.engine import BATCH_TOKENS, GENERATION_BATCH, PROMPT_TOKEN_COST, SEQUENCE_STEP_COST, STEP_COST, plan_batches
 
 
 def cost(batches, lengths, new_tokens):
@@ -58,3 +58,12 @@ def test_counters_of_several_workers_add_up():
     assert (total.requests, total.cached, total.deduplicated, total.model_requests, total.forward_tokens) == \
         (7, 1, 1, 5, 10)
     assert total.model_seconds == 1.5 and total.paths == {"generate": 3, "plain": 2}
+
+
+def test_long_prompts_run_a_few_at_a_time_and_a_longer_one_alone():
+    # attention's memory grows with batch × length²: a batch holds at most BATCH_TOKENS padded prompt tokens
+    batches = plan_batches([4000] * 8 + [100] * 4, 64)
+    assert sorted(i for b in batches for i in b) == list(range(12))
+    assert all(len(b) * max([4000] * 8 + [100] * 4) <= BATCH_TOKENS or len(b) == 1 for b in batches)
+    assert max(len(b) for b in batches if all(i < 8 for i in b)) == BATCH_TOKENS // 4000
+    assert plan_batches([20000, 20000, 30000], 64) == [[0], [1], [2]]

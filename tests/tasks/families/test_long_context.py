@@ -5,12 +5,11 @@ skipped and listed."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA, needs_data, octoglot, tokenizer_dir
+from conftest import SHARED_DATA, needs_data, tokenizer_dir
 from harness.core.languages import parse_langs
 from harness.core.records import Sample
 from harness.core.tokens import Sizing, format_length, parse_length, parse_lengths
@@ -254,25 +253,6 @@ def test_a_length_past_the_window_is_skipped_and_listed(model_cache, tmp_path, m
     config.tasks = [get_task("niah_single"), get_task("sib200")]
     units, skipped = plan(config)
     assert skipped == ["niah_single/en: every length beyond the model's window of 8192 tokens (16384)"]
-
-
-@needs_data
-@pytest.mark.slow
-def test_a_real_run_records_lengths_depths_and_scores(model_cache, tmp_path):
-    out = tmp_path / "runs"
-    done = octoglot("run", "--model", "smollm2", "--tasks", "niah_single,niah_none", "--langs", "en,hi",
-                    "--context-lengths", "1k", "--limit", "1", "--no-cache", "--data-dir", str(SHARED_DATA),
-                    "--output", str(out), env={"OCTOGLOT_CACHE": str(model_cache)})
-    assert done.returncode == 0, done.stderr[-3000:]
-    (run_dir,) = out.iterdir()
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    unit = next(u for u in manifest["units"] if u["task"] == "niah_single" and u["lang"] == "hi")
-    assert unit["context"]["lengths"] == [1024] and unit["generation"]["max_new_tokens"] == 64
-    (record,) = [json.loads(x) for x in (run_dir / "samples" / "hi" / "niah_single.jsonl").read_text().splitlines()]
-    assert record["details"]["length"] == 1024 and 900 < record["details"]["tokens"] <= 1024
-    assert set(record["metrics"]) == {"match_all", "match_any", "recall", "said_none"}
-    scores = {(s["task"], s["lang"], s["metric"]): s for s in json.loads((run_dir / "results.json").read_text())["scores"]}
-    assert scores["niah_none", "en", "match_all"]["primary"]
 
 
 @needs_data
