@@ -132,10 +132,12 @@ def plan(config: RunConfig) -> tuple[list[Unit], list[str]]:
             context = None
             if task.sized:
                 sizing, context = sized.sizing(config, task, lang.code, data_dir)
-                if not sizing.lengths:  # every length beyond the model's window: listed, never failed
+                if sizing.skipped:  # lengths beyond the model's window: listed, never failed
                     window = context["tokenizer"]["window"]
-                    skipped.append(f"{task.id}/{lang.code}: every length beyond the model's window of {window} "
+                    every = "every length" if not sizing.lengths else "lengths"
+                    skipped.append(f"{task.id}/{lang.code}: {every} beyond the model's window of {window} "
                                    f"tokens ({', '.join(map(str, sizing.skipped))})")
+                if not sizing.lengths:
                     continue
                 samples = task.build(loaded.rows, literals, lang.code, extra_rows, sizing)
                 built = {s.meta.get("length") for s in samples}

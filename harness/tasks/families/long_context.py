@@ -65,8 +65,10 @@ from harness.tasks.definition import TaskDef
 DEFAULT_LENGTHS = (1024, 2048, 4096)
 DEPTHS = tuple(round(i * 100 / 9) for i in range(10))  # 0, 11, 22, 33, 44, 56, 67, 78, 89, 100
 REPEATS = 2  # items per (length, depth): 20 per length
-NIAH_GENERATION = Generation(max_new_tokens=64)  # ONERULER: 30; 64 leaves room for four 7-digit numbers in any script
-CWE_GENERATION = Generation(max_new_tokens=160)  # ONERULER: 50; ten Hindi or Thai words take far more tokens
+# the answer's room, at least (ONERULER: 30 and 50 new tokens); more where the model's tokenizer spends more tokens
+# on the language: twice the tokens of an answer in the template's format (``answer_budget``)
+NIAH_GENERATION = Generation(max_new_tokens=64)
+CWE_GENERATION = Generation(max_new_tokens=160)
 NUMBER_DIGITS = 7
 NOUNS = 100  # the noun list's length: needle keys are indices into it, the same in every language
 # keys never used: "party" (#80) is "fête" like "holiday" (#41) in French, and "street" (#98) is "Straße", "strada",
@@ -239,6 +241,13 @@ def question(templates: Mapping, keys: Sequence[str]) -> str:
             + " " + templates["answer_numbers"])
 
 
+def answer_budget(sizer, floor: int, answer: str) -> int:
+    """New tokens for the answer: ``floor`` (64 for NIAH, 160 for CWE), or twice the tokens of ``answer`` (a right
+    answer in the template's format, in the language) where that is more: SmolLM2 spends ~7 tokens on a Hindi word
+    and ~4 on a Thai syllable, so 64 tokens hold barely the answer tags in Hindi."""
+    return max(floor, 2 * len(sizer.offsets(answer)))
+
+
 def needle_text(templates: Mapping, key: str, value: str, lang: str) -> str:
     """The needle as a sentence of the language: ends with its full stop (``।`` in Hindi; none in Thai, whose
     sentences end where a space separates them from the next)."""
@@ -320,7 +329,6 @@ def build_niah(task: str, variant: Variant, rows: list[dict], literals: Mapping,
     if _SPACE.sub("", normalize(templates["none"])) not in {_SPACE.sub("", normalize(w)) for w in none_answers}:
         raise OctoglotError(f"long context ({lang}): the template's none word '{templates['none']}' is not among "
                             f"the pack's none_answers ({', '.join(none_answers)})")
-    generation = NIAH_GENERATION
     sizer = sizing.sizer
     ids = item_ids(sizing.lengths, sizing.limit, sizing.seed)
     if not ids:
@@ -339,6 +347,10 @@ def build_niah(task: str, variant: Variant, rows: list[dict], literals: Mapping,
                 d += 1
         asked = [words[k] for k in plan.asked]
         ask = question(templates, asked)
+        # a right answer in the template's format: its answer line with as many 7-digit numbers as there are needles
+        # (the same for every item of a task and language)
+        right = templates["answer_numbers"] + " " + " ".join(["8765432"] * (variant.keys * variant.values))
+        generation = Generation(max_new_tokens=answer_budget(sizer, NIAH_GENERATION.max_new_tokens, right))
         prompt_of = lambda context: templates["task"].format(context=context) + ask  # noqa: E731
         room = length - generation.max_new_tokens
         overhead = sizer.count(prompt_of(""))
@@ -354,9 +366,8 @@ def build_niah(task: str, variant: Variant, rows: list[dict], literals: Mapping,
             if 0 <= room - tokens <= 2 or budget <= 0:
                 break
             budget += room - tokens
-        if best is None:
-            raise OctoglotError(f"{task} ({lang}): the prompt without any haystack is {tokens} tokens, more than "
-                                f"{length} minus the answer's {generation.max_new_tokens}")
+        if best is None:  # the needles and question alone overfill this length in this language: no item (listed)
+            continue
         tokens, prompt, count, tail = best
         references = tuple(v for k in plan.asked if k in plan.keys for v in plan.values[plan.keys.index(k)])
         inserted = tuple(v for values in plan.values for v in values)
@@ -365,7 +376,7 @@ def build_niah(task: str, variant: Variant, rows: list[dict], literals: Mapping,
         samples.append(Sample(item, task, lang, prompt, target=references, answer_lang=None, meta={
             "length": length, "tokens": tokens + generation.max_new_tokens, "depth": plan.depth,
             "depths": list(plan.depths), "keys": keys, "asked": asked, "inserted": list(inserted),
-            "none_answers": none_answers, "sentences": count, "tail_chars": len(tail), "repeats": tok.repeats}))
+            "none_answers": none_answers, "max_new_tokens": generation.max_new_tokens, "sentences": count, "tail_chars": len(tail), "repeats": tok.repeats}))
     return samples
 
 
@@ -457,10 +468,13 @@ def build_cwe(task: str, rows: list[dict], literals: Mapping, lang: str, extras:
     vocabulary = cwe_vocabulary(extras, literals, lang)
     shuffled = list(vocabulary)
     random.Random(f"cwe-vocabulary:{sizing.seed}").shuffle(shuffled)
-    sizer, generation = sizing.sizer, CWE_GENERATION
+    sizer = sizing.sizer
     # tokens per listed word, from a sample of entries (each "i. word"), to start the search near the answer
     probe = " ".join(f"{i + 1}. {w}" for i, w in enumerate(shuffled[:400]))
     per_entry = max(1.0, len(sizer.offsets(probe)) / 400)
+    # a right answer: ten listed words of the language (the answer line of the template is part of the prompt)
+    generation = Generation(max_new_tokens=answer_budget(
+        sizer, CWE_GENERATION.max_new_tokens, " ".join(f"{i + 1}. {w}" for i, w in enumerate(shuffled[:CWE_COMMON]))))
     samples = []
     for length, slot in item_ids(sizing.lengths, sizing.limit, sizing.seed):
         common, uncommon = cwe_frequencies(length)
@@ -492,6 +506,7 @@ def build_cwe(task: str, rows: list[dict], literals: Mapping, lang: str, extras:
                               target=tuple(answer), answer_lang=lang, meta={
                                   "length": length, "tokens": tokens + generation.max_new_tokens, "depth": -1,
                                   "distinct_words": n, "frequencies": [common, uncommon],
+                                  "max_new_tokens": generation.max_new_tokens,
                                   "vocabulary_exhausted": n >= len(shuffled)}))
     return samples
 
@@ -531,6 +546,11 @@ NOT_EXPORTABLE = ("prompts are sized in the model's own tokens at run time (lm-e
                   "lm-eval's ruler is English-only")
 
 
+def _generation(sample: Sample) -> Generation:
+    """Greedy, the answer's room as the builder sized it (``answer_budget``)."""
+    return Generation(max_new_tokens=sample.meta["max_new_tokens"])
+
+
 def _niah(task: str, description: str) -> TaskDef:
     variant = VARIANTS[task]
 
@@ -541,7 +561,7 @@ def _niah(task: str, description: str) -> TaskDef:
     return TaskDef(id=task, description=description, kind="generate", build=build, score=score, metrics=metrics,
                    primary="match_all", template="oneruler niah (partial templates)", literals=LITERALS,
                    optional_literals=THAI_LITERALS, columns=(), parallel=True,
-                   generation=lambda sample: NIAH_GENERATION, not_exportable=NOT_EXPORTABLE, sized=DEFAULT_LENGTHS)
+                   generation=_generation, not_exportable=NOT_EXPORTABLE, sized=DEFAULT_LENGTHS)
 
 
 def _cwe_build(rows, literals, lang, extras, sizing):
@@ -557,5 +577,5 @@ TASKS = (
     TaskDef(id="cwe", description="long context: the ten most common words of a long numbered list",
             kind="generate", build=_cwe_build, score=score, metrics=METRICS, primary="match_all",
             template="oneruler cwe", literals=LITERALS, optional_literals=THAI_LITERALS, columns=(), parallel=True,
-            generation=lambda sample: CWE_GENERATION, not_exportable=NOT_EXPORTABLE, sized=DEFAULT_LENGTHS),
+            generation=_generation, not_exportable=NOT_EXPORTABLE, sized=DEFAULT_LENGTHS),
 )
