@@ -44,7 +44,10 @@ def context_run(model_cache, tmp_path_factory):
 def test_a_real_run_records_lengths_depths_and_scores(context_run):
     manifest = json.loads((context_run / "manifest.json").read_text())
     unit = next(u for u in manifest["units"] if u["task"] == "niah_single" and u["lang"] == "hi")
-    assert unit["context"]["lengths"] == [1024, 2048] and unit["generation"]["max_new_tokens"] == 64
+    assert unit["context"]["lengths"] == [1024, 2048]
+    # the answer's room in SmolLM2's tokens: 64 in English, more in Hindi (twice a right answer's tokens)
+    english = next(u for u in manifest["units"] if u["task"] == "niah_single" and u["lang"] == "en")
+    assert english["generation"]["max_new_tokens"] == 64 < unit["generation"]["max_new_tokens"]
     assert unit["context"]["fertility"]["vs_english"] > 1.5 and unit["context"]["tokenizer"]["window"] == 8192
     records = [json.loads(x) for x in (context_run / "samples" / "hi" / "niah_single.jsonl").read_text().splitlines()]
     assert sorted(r["details"]["length"] for r in records) == [1024, 2048]
