@@ -120,9 +120,20 @@ def has_number(response: str, number: str) -> bool:
     return re.search(rf"(?<!\d){re.escape(normalize(number))}(?!\d)", normalize(response)) is not None
 
 
-def says_none(response: str, none_answers: Sequence[str]) -> bool:
+def says_none(response: str, none_answers: Sequence[str], echo: Sequence[str] = ()) -> bool:
+    """The none word in the response (whitespace and case ignored), not counting it inside a copy of the prompt's
+    own instruction (``echo``: "if there is no such number, answer 'none'"), which small models repeat."""
     squeezed = _SPACE.sub("", normalize(response))
+    for text in echo:
+        squeezed = squeezed.replace(_SPACE.sub("", normalize(text)), "")
     return any(_SPACE.sub("", normalize(word)) in squeezed for word in none_answers)
+
+
+def echo_of(templates: Mapping) -> list[str]:
+    """The prompt's instruction that names the none word, up to and including it (what an echo would copy)."""
+    text, word = templates["if_no_numbers"], templates["none"]
+    end = text.rfind(word)  # the quoted word: Thai's "if there is no such number" already says ไม่มี
+    return [text[:end + len(word)]] if end >= 0 else []
 
 
 def has_word(response: str, word: str, lang: str) -> bool:
@@ -376,7 +387,7 @@ def build_niah(task: str, variant: Variant, rows: list[dict], literals: Mapping,
         samples.append(Sample(item, task, lang, prompt, target=references, answer_lang=None, meta={
             "length": length, "tokens": tokens + generation.max_new_tokens, "depth": plan.depth,
             "depths": list(plan.depths), "keys": keys, "asked": asked, "inserted": list(inserted),
-            "none_answers": none_answers, "max_new_tokens": generation.max_new_tokens, "sentences": count, "tail_chars": len(tail), "repeats": tok.repeats}))
+            "none_answers": none_answers, "echo": echo_of(templates), "max_new_tokens": generation.max_new_tokens, "sentences": count, "tail_chars": len(tail), "repeats": tok.repeats}))
     return samples
 
 
@@ -521,9 +532,9 @@ def score(sample: Sample, response: str) -> Scored:
         none = False
     elif sample.target:  # a needle is asked
         found = [has_number(response, v) for v in sample.target]
-        none = says_none(response, meta["none_answers"])
+        none = says_none(response, meta["none_answers"], meta.get("echo", ()))
     else:  # niah_none: right when the answer says none and gives no needle's number
-        none = says_none(response, meta["none_answers"])
+        none = says_none(response, meta["none_answers"], meta.get("echo", ()))
         correct = none and not any(has_number(response, v) for v in meta["inserted"])
         value = float(correct)
         return Scored({"match_all": value, "match_any": value, "recall": value}, details=details)

@@ -5,6 +5,7 @@ skipped and listed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -270,3 +271,26 @@ def test_a_length_too_short_for_the_language_is_skipped_and_listed(model_cache, 
     assert {s.meta["length"] for s in en.samples} == {1024, 4096} and "unfit_lengths" not in en.info["context"]
     assert {s.meta["length"] for s in hi.samples} == {4096} and hi.info["context"]["unfit_lengths"] == [1024]
     assert skipped == ["cwe/hi: too short for the task's smallest prompt in the model's tokens (1024)"]
+
+
+@needs_data
+@pytest.mark.parametrize("lang", ["fr", "hi", "th"])
+def test_an_echo_of_the_question_is_not_an_answer_of_none(lang):
+    # small models repeat the prompt's "if there is no such number, answer 'none'": that names the none word but
+    # answers nothing (Gemma 3 270M did so in French at every length)
+    _, _, literals, extras = unit_inputs("niah_none", lang)
+    templates = lc.niah_templates(extras, literals, lang)
+    none = literals["none_answers"]
+    echo = lc.echo_of(templates)
+    assert echo and templates["none"] in echo[0]
+    s = Sample("1024-00", "niah_none", lang, "…", target=(), meta={
+        "length": 1024, "depth": -1, "tokens": 1000, "inserted": ["1111111"], "none_answers": none, "echo": echo})
+    parroted = "\n\n" + question(templates) + " "
+    assert lc.score(s, parroted).metrics["match_all"] == 0.0
+    assert lc.score(s, parroted + templates["answer_prefix"] + " " + none[0]).metrics["match_all"] == 1.0
+    single = replace(s, task="niah_single", target=("1111111",))
+    assert lc.score(single, parroted).metrics["said_none"] == 0.0
+
+
+def question(templates):
+    return templates["question_single_numbers"].format(query1="x") + " " + templates["if_no_numbers"]
