@@ -1,0 +1,3 @@
+"""The bottom layer: facts every other layer shares (languages, records, metrics, errors, tokens, sampling).
+
+Imports nothing from the rest of octoglot."""

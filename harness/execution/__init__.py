@@ -1,0 +1,1 @@
+"""Execution: planning units, running models through lm-eval, caches, sandboxes, executors."""

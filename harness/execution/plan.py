@@ -131,7 +131,7 @@ def plan(config: RunConfig) -> tuple[list[Unit], list[str]]:
             extra_rows = {k: v.rows for k, v in extras.items()}
             context = None
             if task.sized:
-                sizing, context = sized.sizing(config, task, lang.code, data_dir)
+                sizing, context = sized.sizing(config, task, lang.code, data_dir, limit_for(config, task.id))
                 if sizing.skipped:  # lengths beyond the model's window: listed, never failed
                     window = context["tokenizer"]["window"]
                     every = "every length" if not sizing.lengths else "lengths"

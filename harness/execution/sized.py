@@ -13,7 +13,6 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from harness.core.errors import OctoglotError
 from harness.core.languages import LANGUAGES
 from harness.core.tokens import Sizing
 from harness.execution import models, tokenizer
@@ -48,16 +47,13 @@ def _fertility(model: str, model_args: str | None, chat_template: bool | None, d
                                                   "sha256": digests[lang]}}
 
 
-def sizing(config, task: TaskDef, lang: str, data_dir) -> tuple[Sizing, dict]:
+def sizing(config, task: TaskDef, lang: str, data_dir, limit: int | None) -> tuple[Sizing, dict]:
     """The ``Sizing`` of one (task, language) unit and what the manifest records of it. ``config`` is the run's
-    ``RunConfig``; ``data_dir`` its resolved data directory or None."""
+    ``RunConfig``; ``data_dir`` its resolved data directory or None; ``limit`` the task's items per length."""
     sizer = _sizer(config.model, config.model_args, config.chat_template)
     asked = tuple(config.context_lengths or task.sized)
     fits = tuple(n for n in asked if n <= sizer.window)
     skipped = tuple(n for n in asked if n > sizer.window)
-    limit = config.limit.get(task.id) if isinstance(config.limit, dict) else config.limit
-    if limit is not None and limit < 1:
-        raise OctoglotError(f"--limit: expected a positive integer, got {limit}")
     data_path = str(data_dir.path) if data_dir is not None else None
     context = {"lengths": list(fits), "skipped_lengths": list(skipped), "tokenizer": sizer.facts(),
                "fertility": _fertility(config.model, config.model_args, config.chat_template, data_path, lang),

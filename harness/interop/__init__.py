@@ -1,0 +1,1 @@
+"""Interop: export to other tools, parity checks against lm-eval, backend checks."""

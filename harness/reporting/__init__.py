@@ -1,0 +1,1 @@
+"""Reporting: leaderboards, comparisons and their files, read from stored run directories."""

@@ -1,0 +1,1 @@
+"""Scoring: statistics and aggregation of per-sample metrics."""

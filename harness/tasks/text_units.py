@@ -90,10 +90,16 @@ def _is_word_char(char: str) -> bool:
 # --- the libraries, loaded on first use -------------------------------------------------------------------
 
 
+def pythainlp_offline() -> None:
+    """Before PyThaiNLP is imported: the wheel's data only (never download), and never create ~/pythainlp-data
+    (unless the environment says otherwise)."""
+    os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
+    os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
+
+
 @cache
 def _thai_tokenizers() -> tuple[Callable[..., list[str]], Callable[..., list[str]]]:
-    os.environ.setdefault("PYTHAINLP_OFFLINE", "1")  # the wheel's data only: never download
-    os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")  # and never create ~/pythainlp-data
+    pythainlp_offline()
     from pythainlp.tokenize import sent_tokenize, word_tokenize
 
     return word_tokenize, sent_tokenize

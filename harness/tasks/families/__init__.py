@@ -1,0 +1,1 @@
+"""Task families: one module per family, each declaring its tasks (found by harness.tasks.registry)."""

@@ -441,14 +441,11 @@ def cwe_vocabulary(extras: Mapping[str, list[dict]], literals: Mapping, lang: st
 
 @lru_cache(maxsize=1)
 def _volubilis() -> tuple[str, ...]:
-    import os
-    from importlib import resources
+    text_units.pythainlp_offline()
+    from pythainlp.corpus import thai_volubilis_words
 
-    os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
-    os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
-    text = resources.files("pythainlp.corpus").joinpath("volubilis_words_th.txt").read_text(encoding="utf-8")
     thai = re.compile(r"^[\u0e01-\u0e4e]{2,12}$")
-    return tuple(w.strip() for w in text.splitlines() if thai.match(w.strip()))
+    return tuple(sorted(w.strip() for w in thai_volubilis_words() if thai.match(w.strip())))
 
 
 def cwe_template(extras: Mapping[str, list[dict]], literals: Mapping, lang: str) -> str:
