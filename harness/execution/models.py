@@ -245,6 +245,38 @@ def _checked_responses(lm):
     return lm
 
 
+def _tool_calls_as_text(lm):
+    """lm-eval's chat API backend keeps only a message's ``content``; a message that made tool calls (a request
+    sent with ``tools``) has none. Here such a message is read as ``{"tool_calls": [{"name", "arguments"}]}``, the
+    JSON that ``harness.tasks.tool_calls`` parses, so the calls reach the scorer."""
+    from lm_eval.models.openai_completions import LocalChatCompletion
+
+    if not isinstance(lm, LocalChatCompletion):
+        return lm
+    parse = lm.parse_generations
+
+    def parse_generations(outputs, **kwargs):
+        texts, offset = parse(outputs, **kwargs), 0
+        for out in outputs if isinstance(outputs, list) else [outputs]:
+            choices = out.get("choices") if isinstance(out, dict) else None
+            if not isinstance(choices, list):
+                continue
+            for choice in choices:
+                message = choice.get("message") if isinstance(choice, dict) else None
+                calls = message.get("tool_calls") if isinstance(message, dict) else None
+                index = offset + choice.get("index", 0)
+                if calls and index < len(texts):
+                    texts[index] = json.dumps({"tool_calls": [
+                        {"name": (c.get("function") or {}).get("name"),
+                         "arguments": (c.get("function") or {}).get("arguments")} for c in calls]},
+                        ensure_ascii=False)
+            offset += len(choices)
+        return texts
+
+    lm.parse_generations = parse_generations
+    return lm
+
+
 def load(spec: ModelSpec, batch_size: int, device: str):
     """Instantiate the lm-eval model object for a resolved spec."""
     import lm_eval.models  # noqa: F401
@@ -255,7 +287,7 @@ def load(spec: ModelSpec, batch_size: int, device: str):
     arg_string = ",".join(f"{k}={v}" for k, v in spec.args.items())
     extra = {"batch_size": batch_size, "device": device}
     try:
-        return _checked_responses(get_model(spec.backend).create_from_arg_string(arg_string, extra))
+        return _tool_calls_as_text(_checked_responses(get_model(spec.backend).create_from_arg_string(arg_string, extra)))
     except TypeError as exc:
         raise OctoglotError(f"--model-args: {spec.backend} rejected '{arg_string}': {exc}") from None
     except ImportError as exc:  # a backend whose packages are missing: not a per-sample model error

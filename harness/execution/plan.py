@@ -150,7 +150,7 @@ def plan(config: RunConfig) -> tuple[list[Unit], list[str]]:
                     continue
             else:
                 rows = task.build(loaded.rows, literals, lang.code, extra_rows)
-                samples = seeded_subset(rows, limit_for(config, task.id), config.seed)
+                samples = seeded_subset(rows, limit_for(config, task.id), config.seed, task.limit_per)
             provenance = dict(loaded.provenance)
             if extras:
                 provenance["extra"] = {role: v.provenance for role, v in extras.items()}

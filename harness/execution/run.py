@@ -116,7 +116,10 @@ def unit_facts(unit: Unit, worker: Worker) -> dict:
         return {"generation": None, "langid": None}
     settings = list(dict.fromkeys(worker.generation(unit.task, s) for s in unit.samples))
     facts = [g.facts(worker.chat) for g in settings]
-    return {"generation": facts[0] if len(facts) == 1 else facts, "langid": langid.current_detector()}
+    out = {"generation": facts[0] if len(facts) == 1 else facts, "langid": langid.current_detector()}
+    if unit.task.messages is not None:
+        out["tool_format"] = worker.tool_format(unit.task)
+    return out
 
 
 def execute(config: RunConfig, resume: Path | None = None) -> Executed:

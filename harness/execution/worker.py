@@ -31,6 +31,11 @@ def _first_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
+API_CHAT_BACKENDS = ("local-chat-completions", "openai-chat-completions")  # lm-eval's chat APIs: tools by field
+TOOL_FORMATS = {"api": "tools field of the chat API", "template": "the chat template's tools",
+                "prompt": "documented prompt in the chat template", "plain": "documented prompt, plain text"}
+
+
 class ChatRenderer:
     """The user message wrapped in the model's chat template, as lm-eval's ``apply_chat_template`` does.
     For transformers models it needs only the tokenizer, so a fully cached re-run loads no weights."""
@@ -39,18 +44,41 @@ class ChatRenderer:
         self.spec, self.engine, self.enabled = spec, engine, enabled
         self._tokenizer = None
 
-    def __call__(self, prompt: str) -> str:
-        if not self.enabled:
-            return prompt
-        chat = [{"role": "user", "content": prompt}]
-        if self.engine.loaded or self.spec.backend != "hf" or "pretrained" not in self.spec.args:
-            return self.engine.lm.apply_chat_template(chat)
+    @property
+    def _own_tokenizer(self) -> bool:
+        return not self.engine.loaded and self.spec.backend == "hf" and "pretrained" in self.spec.args
+
+    @property
+    def tokenizer(self):
+        """The transformers tokenizer whose template renders the chat (None for API backends)."""
+        if not self._own_tokenizer:
+            return getattr(self.engine.lm, "tokenizer", None) if self.spec.backend not in API_CHAT_BACKENDS else None
         if self._tokenizer is None:
             from transformers import AutoTokenizer
 
             self._tokenizer = AutoTokenizer.from_pretrained(self.spec.args.get("tokenizer")
                                                             or self.spec.args["pretrained"])
-        return self._tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        return self._tokenizer
+
+    def __call__(self, prompt: str) -> str:
+        if not self.enabled:
+            return prompt
+        return self.messages([{"role": "user", "content": prompt}])
+
+    def messages(self, chat: list[dict], tools: list[dict] | None = None) -> str:
+        """A conversation in the chat template; ``tools`` go to a template that takes them."""
+        if tools is None and not self._own_tokenizer:
+            return self.engine.lm.apply_chat_template(chat)
+        return self.tokenizer.apply_chat_template(chat, tools=tools, tokenize=False, add_generation_prompt=True)
+
+    def tool_mode(self) -> str:
+        """How function documents reach this model: ``api``, ``template``, ``prompt`` or ``plain`` (TOOL_FORMATS)."""
+        if not self.enabled:
+            return "plain"
+        if self.spec.backend in API_CHAT_BACKENDS:
+            return "api"
+        template = getattr(self.tokenizer, "chat_template", None) or ""
+        return "template" if "tools" in str(template) else "prompt"
 
 
 def loglikelihood_chunk(engine: Engine, task: TaskDef, chunk: list[Sample]) -> list[SampleResult]:
@@ -174,6 +202,7 @@ class Worker:
         self.render = ChatRenderer(spec, self.engine, self.chat)
         self.settings = settings
         self._sandbox: sandbox.Sandbox | None = None
+        self._tool_mode: str | None = None
 
     @property
     def sandbox(self) -> sandbox.Sandbox:
@@ -193,10 +222,28 @@ class Worker:
         """The sample's generation requests: one, or one per draw (the draw's number is part of the request's key,
         not of what the model is sent)."""
         settings = self.generation(task, sample)
-        context, kwargs = self.render(sample.message(self.chat)), settings.kwargs(self.chat)
+        kwargs = settings.kwargs(self.chat)
+        if task.messages is not None and self.chat:
+            mode = self.tool_mode
+            messages, tools = task.messages(sample, mode)
+            context = self.render.messages(messages, tools if mode == "template" else None)
+            if mode == "api":
+                kwargs["tools"] = tools
+        else:
+            context = self.render(sample.message(self.chat))
         if settings.draws == 1:
             return [(context, kwargs)]
         return [(context, {**kwargs, DRAW: draw}) for draw in range(settings.draws)]
+
+    @property
+    def tool_mode(self) -> str:
+        if self._tool_mode is None:
+            self._tool_mode = self.render.tool_mode()
+        return self._tool_mode
+
+    def tool_format(self, task: TaskDef) -> str | None:
+        """How a tool-calling task's function documents reach the model (the manifest records it per unit)."""
+        return TOOL_FORMATS[self.tool_mode] if task.messages is not None else None
 
     def execute(self, task: TaskDef, chunk: list[Sample], outputs: list[list[str]]) -> list[list[Attempt]]:
         """Every response's program, run in the sandbox (in parallel up to its worker count)."""

@@ -125,7 +125,35 @@ def check_columns(rows: list[dict], columns: tuple[str, ...], where: str) -> Non
         )
 
 
+def read_hub_file(source: HubSource, columns: tuple[str, ...] = (), hint: str | None = None) -> Loaded:
+    """One file of a hub dataset repository at the pinned revision, parsed as a local file would be."""
+    from huggingface_hub import hf_hub_download
+
+    where = f"hub dataset {source.id}@{source.revision[:8]}: {source.file}"
+    try:
+        path = Path(hf_hub_download(source.id, source.file, repo_type="dataset", revision=source.revision))
+    except Exception as exc:  # huggingface_hub raises many types; all mean "not available here"
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise OctoglotError(f"{where}: {first} ({hint or f'no local data: pass --data-dir or set ${ENV_VAR}'})") \
+            from None
+    blob = path.read_bytes()
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise OctoglotError(f"{where}: not valid UTF-8 at byte {exc.start}") from None
+    suffix = Path(source.file).suffix.lstrip(".")
+    rows = parse_rows(text, suffix if suffix in ("tsv", "csv", "json", "jsonl") else "text", where)
+    if not rows:
+        raise OctoglotError(f"{where}: no rows")
+    check_columns(rows, columns, where)
+    provenance = {"kind": "hub", "id": source.id, "file": source.file, "revision": source.revision,
+                  "sha256": hashlib.sha256(blob).hexdigest()}
+    return Loaded(rows, provenance)
+
+
 def read_hub(source: HubSource, columns: tuple[str, ...] = (), hint: str | None = None) -> Loaded:
+    if source.file is not None:
+        return read_hub_file(source, columns, hint)
     import datasets
 
     where = f"{source.id}" + (f" ({source.config})" if source.config else "")

@@ -64,6 +64,12 @@ class TaskDef:
     # argument, a ``harness.core.tokens.Sizing`` (the model's tokenizer, the lengths within its window, the seed and
     # the items per length), and chooses its items itself
     sized: tuple[int, ...] | None = None
+    # tool calling: what a chat model is sent, (messages, tools) for a sample and a mode: "api" or "template" (the
+    # tools go natively: a chat API's ``tools`` field, a chat template that takes ``tools``) or "prompt" (the tools
+    # described in the messages); None: one user message, ``Sample.message``
+    messages: Callable[[Sample, str], tuple[list[dict], list[dict] | None]] | None = None
+    # --limit N takes N items per group (BFCL: per category); None: N items of the whole unit
+    limit_per: Callable[[Sample], str] | None = None
     family: str = field(default="", compare=False)  # the declaring module, set by the registry
 
     def __post_init__(self) -> None:

@@ -68,8 +68,17 @@ class LocalSource(_Strict):
 class HubSource(_Strict):
     id: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
     config: str | None = None
-    split: str
+    split: str | None = None  # read through ``datasets`` (a config's split) ...
+    # ... or one file of the dataset repository, read as it is (JSON Lines, JSON, TSV, CSV), for repositories of
+    # raw files whose rows differ in shape (``datasets`` would merge them into one Arrow schema, adding nulls)
+    file: str | None = None
     revision: str = Field(pattern=r"^[0-9a-f]{40}$")
+
+    @model_validator(mode="after")
+    def _split_or_file(self) -> "HubSource":
+        if (self.split is None) == (self.file is None):
+            raise ValueError("needs either 'split' (read through datasets) or 'file' (one file of the repository)")
+        return self
 
 
 class TaskEntry(_Strict):
