@@ -20,6 +20,8 @@ for lm-eval's ``local-completions``, ``/<fault>[/<name>]/v1/chat/completions`` f
     nochoices     HTTP 200 with a JSON object without "choices"
     emptychoices  HTTP 200 with "choices": []
     first-500     the first distinct request on this path always gets 500, every other an answer
+    tools         a chat request with ``tools`` is answered with one tool call (no content): the first tool's name,
+                  each of its required parameters set to "x" (what a served model's tool call looks like)
 
 Chat answers are ``ANSWER`` (the text "42"). Completions with ``echo`` (log-likelihood requests) need the
 prompt's tokens: with ``--tokenizer DIR`` (a folder holding ``tokenizer.json``) the server tokenizes the
@@ -42,7 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ANSWER = "42"
 FAULTS = ("ok", "429-once", "500-once", "slow-once", "500", "slow", "badjson", "nochoices", "emptychoices",
-          "first-500")
+          "first-500", "tools")
 
 
 class State:
@@ -75,7 +77,17 @@ def completion_choice(state: State, index: int, prompt: str, echo: bool) -> dict
             "logprobs": {"tokens": tokens, "token_logprobs": logprobs, "top_logprobs": top}}
 
 
+def tool_call(tools: list[dict]) -> dict:
+    function = tools[0]["function"]
+    arguments = {name: "x" for name in function.get("parameters", {}).get("required", [])}
+    return {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_0", "type": "function", "function": {"name": function["name"], "arguments": json.dumps(arguments)}}]}
+
+
 def answer(state: State, path: str, body: dict) -> dict:
+    if path.endswith("/chat/completions") and path.lstrip("/").startswith("tools") and body.get("tools"):
+        return {"id": "chatcmpl-fault", "object": "chat.completion", "model": body.get("model", "fake"),
+                "choices": [{"index": 0, "message": tool_call(body["tools"]), "finish_reason": "tool_calls"}]}
     if path.endswith("/chat/completions"):
         return {"id": "chatcmpl-fault", "object": "chat.completion", "model": body.get("model", "fake"),
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER},

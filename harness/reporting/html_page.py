@@ -13,7 +13,7 @@ from html import escape
 
 from harness.core.languages import ordered
 from harness.core.tokens import format_length
-from harness.reporting import long_context
+from harness.reporting import long_context, tool_calls
 from harness.reporting.leaderboard import (AVERAGE_CI, INSTRUCTIONS, OUTCOME_ORDER, OUTCOMES, SCALE, VS_ENGLISH,
                                            Leaderboard, Table)
 
@@ -139,6 +139,9 @@ def _breakdowns(board: Leaderboard) -> str:
         parts.append(f'<h2 id="instructions">Instruction types</h2>\n<p>{escape(INSTRUCTIONS)}</p>\n'
                      + _plain_table("instructions", ["model", "task", "lang", "instruction", "n", "strict", "loose"],
                                     rows))
+    if board.tool_calls is not None and len(board.tool_calls):
+        parts.append(f'<h2 id="tool-calls">Tool calls</h2>\n<p>{escape(tool_calls.TOOL_CALLS)}</p>\n'
+                     + _plain_table("tool_calls", tool_calls.HEADER, tool_calls.rows(board.tool_calls)))
     if board.context is not None:
         parts.append(_context_html(board))
     return "\n".join(parts)

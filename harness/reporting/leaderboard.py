@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from harness.core.backend_verdicts import flag
 from harness.core.errors import OctoglotError
 from harness.core.languages import LANGUAGES, ordered
-from harness.reporting import long_context
+from harness.reporting import long_context, tool_calls
 from harness.reporting.runs import Run, comparable_key, load_run, mismatch
 from harness.scoring.statistics import Z95
 
@@ -97,6 +97,9 @@ class Leaderboard:
     instructions: pd.DataFrame = None
     # long context (``harness.reporting.long_context``): "lengths", "depths", "effective", "fertility" frames
     context: dict[str, pd.DataFrame] | None = None
+    # tool calling (``harness.reporting.tool_calls``): accuracy, failures and argument language per category and
+    # per request language (tool_calls.COLUMNS)
+    tool_calls: pd.DataFrame = None
 
     def tables(self) -> list[Table]:
         return [self.overall, self.languages, *self.by_task.values(), *self.by_lang.values()]
@@ -310,7 +313,7 @@ def build(run_dirs: list[Path]) -> Leaderboard:
                                        for r in runs]})
     return Leaderboard(board_overall, board_langs, by_task, by_lang, [*LEGEND, *notes], run_table,
                        _vs_english(runs, labels), _outcomes(runs, labels), _instructions(runs, labels),
-                       _context(runs, labels))
+                       _context(runs, labels), tool_calls.slices(runs, labels))
 
 
 def _context(runs: list[Run], labels: list[str]) -> dict[str, pd.DataFrame] | None:

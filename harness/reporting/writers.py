@@ -9,7 +9,7 @@ import math
 import sys
 from pathlib import Path
 
-from harness.reporting import html_page, long_context
+from harness.reporting import html_page, long_context, tool_calls
 from harness.reporting.leaderboard import (AVERAGE_CI, COLUMNS, INSTRUCTIONS, LEGEND, OUTCOME_ORDER, OUTCOMES, SCALE,
                                            VS_ENGLISH, Leaderboard, Table, build)
 from harness.reporting.markdown import md_escape, md_table
@@ -48,6 +48,9 @@ def breakdowns_markdown(board: Leaderboard) -> list[str]:
         parts += ["## Instruction types", "", md_escape(INSTRUCTIONS), "",
                   *md_table(["model", "task", "lang", "instruction", "n", "strict", "loose"], instruction_rows(board),
                             "llllrrr"), ""]
+    if board.tool_calls is not None and len(board.tool_calls):
+        parts += ["## Tool calls", "", md_escape(tool_calls.TOOL_CALLS), "",
+                  *md_table(tool_calls.HEADER, tool_calls.rows(board.tool_calls), "lllllrr" + "r" * 8), ""]
     if board.context is not None:
         parts += context_markdown(board)
     return parts
@@ -124,6 +127,7 @@ def board_json(board: Leaderboard) -> dict:
     return {"format_version": 1, "scale": SCALE, "average_ci": AVERAGE_CI, "notes": board.notes,
             "runs": records(board.runs), "vs_english": records(board.vs_english),
             "outcomes": records(board.outcomes), "instructions": records(board.instructions),
+            "tool_calls": records(board.tool_calls),
             "context": {key: records(frame) for key, frame in (board.context or {}).items()},
             "tables": [{"key": t.key, "title": t.title, "caption": t.caption, "models": t.models,
                         "columns": t.columns, "cells": records(t.cells)} for t in board.tables()]}

@@ -148,7 +148,7 @@ def test_not_exported_lists_every_task_lm_eval_cannot_express_with_the_reason(ex
     out, result = exported
     listed = {(r["task"], r["lang"]) for r in result["not_exported"]}
     inexpressible = ["mgsm", "xquad", "lcb", "mhumaneval", "mhumaneval_expert", "humaneval_xl", "ifeval",
-                     "ifeval_es_mt", "m_ifeval"]
+                     "ifeval_es_mt", "m_ifeval", "bfcl"]
     sized = ["niah_single", "niah_multikey", "niah_multivalue", "niah_multiquery", "niah_none", "cwe"]
     assert sorted(inexpressible + sized) == sorted(t for t in OFFLINE if TASKS[t].not_exportable)  # by their families
     units = octoglot_units(inexpressible, 1, local_only=True)
