@@ -22,13 +22,13 @@ ray = require_module("ray", "Ray is not installed (pip install 'octoglot[ray]'; 
 pytestmark = [pytest.mark.slow, needs_data]
 
 def quick_tasks() -> str:
-    """The quick suite's tasks but the code and instruction-following ones (their minutes of generation with SmolLM2,
-    up to 1,280 tokens a response, would double this test; code on Ray is checked with lm-eval's instant dummy model
-    below, and a Ray worker runs every generation task through the same path)."""
+    """The quick suite's tasks but the code, instruction-following and tool-calling ones (their minutes of generation
+    with SmolLM2, long prompts and up to 1,280 tokens a response, would double this test; code on Ray is checked with
+    lm-eval's instant dummy model below, and a Ray worker runs every generation task through the same path)."""
     from harness.tasks.suites import get_suite
 
     return ",".join(t.id for t in get_suite("quick")[0]
-                    if t.execute is None and not t.family.endswith(".instruction_following"))
+                    if t.execute is None and not t.family.endswith((".instruction_following", ".tool_calling")))
 
 
 QUICK = ("run", "--model", "smollm2", "--tasks", quick_tasks(), "--langs", "en,fr", "--limit", "1")

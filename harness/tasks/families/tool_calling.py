@@ -82,7 +82,7 @@ def kind_of(category: str) -> str:
 # --- prompts -----------------------------------------------------------------------------------------------------
 
 def _functions_text(docs: list[dict]) -> str:
-    return json.dumps(docs, ensure_ascii=False, indent=1)
+    return json.dumps(docs, ensure_ascii=False)  # compact, as BFCL's prompts (live documents run to thousands of tokens)
 
 
 def _conversation(messages: list[dict], literals: Mapping) -> tuple[str, str]:
