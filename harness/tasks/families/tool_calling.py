@@ -169,6 +169,16 @@ def _answers_by_id(rows: list[dict], where: str) -> dict[str, list[dict]]:
     return out
 
 
+def _unique_id(row: dict, seen: set[str], unit: str) -> tuple[str, str]:
+    """The row's item id (refused when it occurred before) and where it is, for errors."""
+    item = str(row["id"])
+    where = f"{unit} item {item}"
+    if item in seen:
+        raise OctoglotError(f"{where}: id occurs twice")
+    seen.add(item)
+    return item, where
+
+
 def bfcl_samples(rows: list[dict], literals: Mapping, lang: str, extras: Mapping | None = None) -> list[Sample]:
     """Every item of every category: ``rows`` are ``simple_python``'s questions, ``extras`` hold the other
     categories' questions (role = category) and the ground truths (role ``answers:<category>``)."""
@@ -187,11 +197,7 @@ def bfcl_samples(rows: list[dict], literals: Mapping, lang: str, extras: Mapping
                                     f"(extra.{role})")
             answers = _answers_by_id(extras[role], f"bfcl {role}")
         for row in questions:
-            item = str(row["id"])
-            where = f"bfcl {category} item {item}"
-            if item in seen:
-                raise OctoglotError(f"{where}: id occurs twice")
-            seen.add(item)
+            item, where = _unique_id(row, seen, f"bfcl {category}")
             if answers is not None and item not in answers:
                 raise OctoglotError(f"{where}: no ground truth")
             samples.append(_sample("bfcl", lang, item, category, _messages(row["question"], where),
@@ -203,11 +209,7 @@ def massive_agents_samples(rows: list[dict], literals: Mapping, lang: str,
                            extras: Mapping | None = None) -> list[Sample]:
     samples, seen = [], set()
     for row in rows:
-        item = str(row["id"])
-        where = f"massive_agents ({lang}) item {item}"
-        if item in seen:
-            raise OctoglotError(f"{where}: id occurs twice")
-        seen.add(item)
+        item, where = _unique_id(row, seen, f"massive_agents ({lang})")
         gt = row["gt"]
         answers = gt if isinstance(gt, list) else [gt]
         if not all(isinstance(a, dict) and len(a) == 1 for a in answers):
