@@ -221,6 +221,20 @@ def check_sandbox(chosen: list, unsafe: bool, named: bool) -> list:
     return chosen
 
 
+def next_steps(run_dir: Path) -> list[str]:
+    """The commands that look at a finished run: its leaderboard page, and a comparison with the most recent other
+    run in the same output folder (a placeholder when there is none)."""
+    import shlex
+
+    others = sorted((p for p in run_dir.parent.iterdir() if p.is_dir() and p != run_dir and (p / "results.json").is_file()),
+                    key=lambda p: p.stat().st_mtime, reverse=True) if run_dir.parent.is_dir() else []
+    here, report = shlex.quote(str(run_dir)), shlex.quote(str(run_dir / "report"))
+    other = shlex.quote(str(others[0])) if others else "OTHER_RUN_DIR"
+    return ["look at it:",
+            f"  octoglot leaderboard {here} --out {report}   # tables and {run_dir / 'report' / 'index.html'}",
+            f"  octoglot compare {other} {here}   # paired tests against another run of the same tasks"]
+
+
 def run_and_score(config, label: str, resume: Path | None = None) -> int:
     """Execute the run, score it into results.json, print the table; 1 when a sample failed."""
     from harness.core.backend_verdicts import flag
@@ -233,6 +247,7 @@ def run_and_score(config, label: str, resume: Path | None = None) -> int:
     run_dir = executed.run_dir
     print_table(scores, title=f"{label}: primary metric (task × language)")
     print(f"run directory: {run_dir}")
+    print("\n".join(next_steps(Path(run_dir))))
     warning = flag(executed.manifest.get("backend_check"))
     if warning:
         print(f"octoglot: warning: {warning}", file=sys.stderr)

@@ -27,6 +27,9 @@ def test_terminal_table_and_run_dir_are_printed(run):
     run_dir, proc = run
     assert "sib200" in proc.stdout and "en" in proc.stdout and "hi" in proc.stdout
     assert f"run directory: {run_dir}" in proc.stdout
+    # the run ends with the commands that look at it
+    assert f"octoglot leaderboard {run_dir} --out {run_dir / 'report'}" in proc.stdout
+    assert f"octoglot compare OTHER_RUN_DIR {run_dir}" in proc.stdout  # no other run in its output folder
     # no library noise for the user: deprecations (transformers' past_key_values was one), weight-loading bars
     for noise in ("deprecated", "Deprecation", "FutureWarning", "Loading weights"):
         assert noise not in proc.stderr, proc.stderr[-3000:]
