@@ -226,8 +226,9 @@ def next_steps(run_dir: Path) -> list[str]:
     run in the same output folder (a placeholder when there is none)."""
     import shlex
 
-    others = sorted((p for p in run_dir.parent.iterdir() if p.is_dir() and p != run_dir and (p / "results.json").is_file()),
-                    key=lambda p: p.stat().st_mtime, reverse=True) if run_dir.parent.is_dir() else []
+    siblings = run_dir.parent.iterdir() if run_dir.parent.is_dir() else []
+    others = sorted((p for p in siblings if p.is_dir() and p != run_dir and (p / "results.json").is_file()),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
     here, report = shlex.quote(str(run_dir)), shlex.quote(str(run_dir / "report"))
     other = shlex.quote(str(others[0])) if others else "OTHER_RUN_DIR"
     return ["look at it:",

@@ -81,7 +81,8 @@ def tool_call(tools: list[dict]) -> dict:
     function = tools[0]["function"]
     arguments = {name: "x" for name in function.get("parameters", {}).get("required", [])}
     return {"role": "assistant", "content": None, "tool_calls": [
-        {"id": "call_0", "type": "function", "function": {"name": function["name"], "arguments": json.dumps(arguments)}}]}
+        {"id": "call_0", "type": "function",
+         "function": {"name": function["name"], "arguments": json.dumps(arguments)}}]}
 
 
 def answer(state: State, path: str, body: dict) -> dict:

@@ -287,7 +287,8 @@ def load(spec: ModelSpec, batch_size: int, device: str):
     arg_string = ",".join(f"{k}={v}" for k, v in spec.args.items())
     extra = {"batch_size": batch_size, "device": device}
     try:
-        return _tool_calls_as_text(_checked_responses(get_model(spec.backend).create_from_arg_string(arg_string, extra)))
+        lm = get_model(spec.backend).create_from_arg_string(arg_string, extra)
+        return _tool_calls_as_text(_checked_responses(lm))
     except TypeError as exc:
         raise OctoglotError(f"--model-args: {spec.backend} rejected '{arg_string}': {exc}") from None
     except ImportError as exc:  # a backend whose packages are missing: not a per-sample model error

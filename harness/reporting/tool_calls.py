@@ -19,17 +19,20 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # outcomes (harness.tasks.families.tool_calling) grouped as the report shows them
-FAILURES = {"no_call": "no call", "malformed": "malformed", "wrong_function": "wrong function",
+FAILURES = {"no_call": "no call", "echo": "echoed documents", "malformed": "malformed",
+            "wrong_function": "wrong function",
             "wrong_count": "wrong arguments", "missing_required": "wrong arguments",
-            "unexpected_parameter": "wrong arguments", "wrong_type": "wrong arguments", "wrong_value": "wrong arguments",
+            "unexpected_parameter": "wrong arguments", "wrong_type": "wrong arguments",
+            "wrong_value": "wrong arguments",
             "missing_optional": "wrong arguments", "called": "needless call"}
-FAILURE_KINDS = ("no call", "malformed", "wrong function", "wrong arguments", "needless call")
+FAILURE_KINDS = ("no call", "echoed documents", "malformed", "wrong function", "wrong arguments", "needless call")
 COLUMNS = ["model", "task", "lang", "by", "slice", "n", "accuracy", "ci_low", "ci_high", *FAILURE_KINDS,
            "args_judged", "args_request", "args_english"]
 HEADER = ["model", "task", "lang", "by", "slice", "n", "accuracy [95% CI]", *FAILURE_KINDS, "args", "in request lang",
           "in English"]
 TOOL_CALLS = ("Tool calls: accuracy by BFCL's AST rules (× 100, Wilson 95% CI) per category and per detected language "
-              "of the request; the failures by kind (no call; malformed: a call that does not parse; wrong function; "
+              "of the request; the failures by kind (no call; echoed documents: no call, the function documents "
+              "repeated instead; malformed: a call that does not parse; wrong function; "
               "wrong arguments: count, missing, unknown, type or value; needless call: a call where no function "
               "applies); and of the string arguments of two words or more (args), the share written in the "
               "request's language and in English (the run's language detector; short values are often misjudged).")

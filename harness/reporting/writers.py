@@ -50,7 +50,8 @@ def breakdowns_markdown(board: Leaderboard) -> list[str]:
                             "llllrrr"), ""]
     if board.tool_calls is not None and len(board.tool_calls):
         parts += ["## Tool calls", "", md_escape(tool_calls.TOOL_CALLS), "",
-                  *md_table(tool_calls.HEADER, tool_calls.rows(board.tool_calls), "lllllrr" + "r" * 8), ""]
+                  *md_table(tool_calls.HEADER, tool_calls.rows(board.tool_calls),
+                            "lllll" + "r" * (len(tool_calls.HEADER) - 5)), ""]
     if board.context is not None:
         parts += context_markdown(board)
     return parts

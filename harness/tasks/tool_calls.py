@@ -13,8 +13,9 @@ found them in:
   (or ``"parameters"``; arguments may be a JSON string), ``{"function": {...}}``, BFCL's own ``{name: {params}}``, a
   list of those, or ``{"tool_calls": [...]}`` (an OpenAI-compatible server's calls, as octoglot's model layer writes
   them; their names had ``.`` replaced by ``_`` on the way out, ``openai_names`` says so).
-- ``"none"``: no call (prose, an empty answer); ``"malformed"``: something that tries to be a call and does not parse
-  (``error`` says why).
+- ``"none"``: no call (prose, an empty answer); ``"echo"``: no call either, the answer repeats the function documents
+  it was given (JSON objects with a ``description`` and a ``parameters`` schema: small models do this often, whole
+  or cut off); ``"malformed"``: something that tries to be a call and does not parse (``error`` says why).
 
 Before parsing, ``<think>`` blocks, Markdown code fences, and the wrappers some chat templates use (``<tool_call>``,
 ``<|python_tag|>``, ``[TOOL_CALLS]``) are removed.
@@ -32,12 +33,14 @@ _FENCE = re.compile(r"```[A-Za-z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
 _TOOL_TAG = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
 _WRAPPERS = ("<|python_tag|>", "[TOOL_CALLS]", "<|eom_id|>", "<|eot_id|>")
 _CALL_START = re.compile(r"\[?\s*[A-Za-z_][\w.]*\s*\(")
+# a function document as the prompt shows it: "parameters": {"type": "dict" (BFCL) or "object" (JSON schema)
+_DOCUMENT = re.compile(r'"parameters"\s*:\s*\{\s*"type"\s*:\s*"(?:dict|object)"')
 
 
 @dataclass(frozen=True)
 class Parsed:
     calls: list[dict] = field(default_factory=list)  # [{name: {param: value}}]
-    form: str = "none"  # "python", "json", "none" or "malformed"
+    form: str = "none"  # "python", "json", "none", "echo" or "malformed"
     error: str | None = None  # why a malformed answer did not parse
     openai_names: bool = False  # names came through a tool-call API ("." sent as "_")
 
@@ -160,11 +163,24 @@ def _from_python(text: str) -> Parsed:
         return Parsed([], "malformed", str(exc))
 
 
+def _is_document(call: dict) -> bool:
+    (args,) = call.values()
+    return isinstance(args, dict) and isinstance(args.get("properties"), dict) and "type" in args
+
+
 def parse(text: str | None) -> Parsed:
     """The calls in a model's answer (module docstring)."""
     cleaned = _clean(text or "")
     if not cleaned:
         return Parsed()
+    found = _parse(cleaned)
+    if _DOCUMENT.search(cleaned) and (found.form in ("none", "malformed")
+                                      or any(_is_document(call) for call in found.calls)):
+        return Parsed([], "echo", "the answer repeats the function documents")
+    return found
+
+
+def _parse(cleaned: str) -> Parsed:
     if cleaned[0] in "[{":
         found = _from_json(cleaned)
         if found is not None:

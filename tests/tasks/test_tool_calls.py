@@ -25,6 +25,12 @@ CASES = [
     ('<tool_call>\n{"name": "f", "arguments": {"a": 1}}\n</tool_call>', "json", [{"f": {"a": 1}}]),
     ('<|python_tag|>{"name": "f", "parameters": {"a": 1}}', "json", [{"f": {"a": 1}}]),
     ('{"tool_calls": [{"name": "math_hypot", "arguments": "{\\"x\\": 4}"}]}', "json", [{"math_hypot": {"x": 4}}]),
+    ('[{"name": "f", "description": "Does f.", "parameters": {"type": "dict", "properties": {"a": {"type": "int"}}}}]',
+     "echo", []),  # the function documents repeated: no call
+    ('\n[{"name": "f", "description": "Does f.", "parameters": {"type": "dict", "properties": {"a": {"type": "int',
+     "echo", []),  # cut off at the token budget
+    ('{"name": "f", "arguments": {"parameters": {"type": "dict"}}}', "json",
+     [{"f": {"parameters": {"type": "dict"}}}]),  # a call whose argument happens to look like a schema: still a call
     ("I cannot answer that with these functions.", "none", []),
     ("", "none", []),
     ("[]", "none", []),

@@ -37,7 +37,8 @@ categories only). ``massive_agents``: ``accuracy`` (primary) and ``function_name
 reports AST and function-selection accuracy.
 
 Every record's ``details``: the category, the request's language, the outcome (``correct``, ``no_call``,
-``malformed``, ``wrong_function``, ``wrong_count``, ``missing_required``, ``unexpected_parameter``, ``wrong_type``,
+``echo`` (no call: the function documents repeated), ``malformed``, ``wrong_function``, ``wrong_count``,
+``missing_required``, ``unexpected_parameter``, ``wrong_type``,
 ``wrong_value``, ``missing_optional``, ``called``), the checker's reason, and the language of the string arguments
 (``arguments``: values of two words or more, judged request language, English or other).
 """
@@ -82,7 +83,8 @@ def kind_of(category: str) -> str:
 # --- prompts -----------------------------------------------------------------------------------------------------
 
 def _functions_text(docs: list[dict]) -> str:
-    return json.dumps(docs, ensure_ascii=False)  # compact, as BFCL's prompts (live documents run to thousands of tokens)
+    # compact, as in BFCL's prompts (live documents run to thousands of tokens)
+    return json.dumps(docs, ensure_ascii=False)
 
 
 def _conversation(messages: list[dict], literals: Mapping) -> tuple[str, str]:
@@ -256,8 +258,8 @@ def argument_languages(values: list[str], request: str | None) -> dict:
 def _outcome(parsed: tool_calls.Parsed, verdict: call_checker.Verdict, kind: str) -> str:
     if verdict.valid:
         return "correct"
-    if parsed.form == "malformed" and kind != "irrelevance":
-        return "malformed"
+    if parsed.form in ("malformed", "echo") and kind != "irrelevance":
+        return parsed.form
     return verdict.error_type or "wrong"
 
 
@@ -354,7 +356,8 @@ BFCL_METRICS = (
     FUNCTION_NAME,
 )
 
-NOT_EXPORTABLE = "lm-eval has no BFCL task: its AST rules and tool prompts live in octoglot (harness.tasks.call_checker)"
+NOT_EXPORTABLE = ("lm-eval has no BFCL task: its AST rules and tool prompts live in octoglot "
+                  "(harness.tasks.call_checker)")
 
 
 def _generation(sample: Sample) -> Generation:

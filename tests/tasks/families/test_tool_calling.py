@@ -161,7 +161,8 @@ def test_massive_agents_reads_its_raw_hub_file_offline_at_the_pinned_revision(tm
     snapshot.parent.mkdir(parents=True)
     shutil.copy(FIXTURES / "hub" / "massive_agents.de.jsonl", snapshot)
     code = ("import json; from harness.tasks import data, packs; "
-            "loaded = data.read_hub(packs.load_pack('de').tasks['massive_agents'].hub, ('id', 'question', 'function', 'gt')); "
+            "hub = packs.load_pack('de').tasks['massive_agents'].hub; "
+            "loaded = data.read_hub(hub, ('id', 'question', 'function', 'gt')); "
             "print(json.dumps([len(loaded.rows), loaded.provenance]))")
     env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
@@ -181,4 +182,5 @@ def test_a_pack_hub_source_needs_a_split_or_a_file():
         packs.parse_pack(base + rev, "x.yaml")
     with pytest.raises(Exception, match="either 'split'"):
         packs.parse_pack(base + rev + "      split: test\n      file: a.jsonl\n", "x.yaml")
-    assert packs.parse_pack(base + rev + "      file: a.jsonl\n", "x.yaml").tasks["massive_agents"].hub.file == "a.jsonl"
+    pack = packs.parse_pack(base + rev + "      file: a.jsonl\n", "x.yaml")
+    assert pack.tasks["massive_agents"].hub.file == "a.jsonl"
