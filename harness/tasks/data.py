@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.core.errors import OctoglotError
-from harness.tasks.packs import HubSource, LocalSource, TaskEntry
+from harness.tasks.packs import HubSource, LocalSource, TaskEntry, file_format
 
 ENV_VAR = "OCTOGLOT_DATA"
 
@@ -68,15 +68,23 @@ def read_local(data_dir: DataDir, source: LocalSource, columns: tuple[str, ...] 
         raise OctoglotError(
             f"data file {path}: checksum mismatch: expected sha256 {source.sha256[:12]}…, got {digest[:12]}…"
         )
+    rows = decode_rows(blob, source.file_format, str(path), columns, source.columns)
+    return Loaded(rows, {"kind": "local", "path": source.path, "sha256": digest})
+
+
+def decode_rows(blob: bytes, fmt: str, where: str, columns: tuple[str, ...] = (),
+                names: list[str] | None = None) -> list[dict]:
+    """A data file's bytes as rows: UTF-8, parsed by format, at least one row, with the columns a task needs;
+    ``where`` names the file in every error."""
     try:
         text = blob.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise OctoglotError(f"data file {path}: not valid UTF-8 at byte {exc.start}") from None
-    rows = parse_rows(text, source.file_format, str(path), source.columns)
+        raise OctoglotError(f"data file {where}: not valid UTF-8 at byte {exc.start}") from None
+    rows = parse_rows(text, fmt, where, names)
     if not rows:
-        raise OctoglotError(f"data file {path}: no rows")
-    check_columns(rows, columns, str(path))
-    return Loaded(rows, {"kind": "local", "path": source.path, "sha256": digest})
+        raise OctoglotError(f"data file {where}: no rows")
+    check_columns(rows, columns, where)
+    return rows
 
 
 def parse_rows(text: str, fmt: str, where: str, columns: list[str] | None = None) -> list[dict]:
@@ -129,23 +137,15 @@ def read_hub_file(source: HubSource, columns: tuple[str, ...] = (), hint: str | 
     """One file of a hub dataset repository at the pinned revision, parsed as a local file would be."""
     from huggingface_hub import hf_hub_download
 
-    where = f"hub dataset {source.id}@{source.revision[:8]}: {source.file}"
+    where = f"{source.id}@{source.revision[:8]}: {source.file}"
     try:
         path = Path(hf_hub_download(source.id, source.file, repo_type="dataset", revision=source.revision))
     except Exception as exc:  # huggingface_hub raises many types; all mean "not available here"
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise OctoglotError(f"{where}: {first} ({hint or f'no local data: pass --data-dir or set ${ENV_VAR}'})") \
-            from None
+        raise OctoglotError(f"hub dataset {where}: {first} "
+                            f"({hint or f'no local data: pass --data-dir or set ${ENV_VAR}'})") from None
     blob = path.read_bytes()
-    try:
-        text = blob.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise OctoglotError(f"{where}: not valid UTF-8 at byte {exc.start}") from None
-    suffix = Path(source.file).suffix.lstrip(".")
-    rows = parse_rows(text, suffix if suffix in ("tsv", "csv", "json", "jsonl") else "text", where)
-    if not rows:
-        raise OctoglotError(f"{where}: no rows")
-    check_columns(rows, columns, where)
+    rows = decode_rows(blob, file_format(source.file), where, columns)
     provenance = {"kind": "hub", "id": source.id, "file": source.file, "revision": source.revision,
                   "sha256": hashlib.sha256(blob).hexdigest()}
     return Loaded(rows, provenance)

@@ -38,6 +38,12 @@ def packs_dir() -> Path:
     return Path(os.environ[PACKS_ENV]) if os.environ.get(PACKS_ENV) else LANGS_DIR
 
 
+def file_format(path: str) -> str:
+    """A data file's format by its suffix: TSV, CSV, JSON, JSON Lines, else text (one row per line)."""
+    suffix = Path(path).suffix.lstrip(".")
+    return suffix if suffix in ("tsv", "csv", "json", "jsonl") else "text"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -59,10 +65,7 @@ class LocalSource(_Strict):
 
     @property
     def file_format(self) -> str:
-        if self.format:
-            return self.format
-        suffix = Path(self.path).suffix.lstrip(".")
-        return suffix if suffix in ("tsv", "csv", "json", "jsonl") else "text"
+        return self.format or file_format(self.path)
 
 
 class HubSource(_Strict):

@@ -87,19 +87,18 @@ def _functions_text(docs: list[dict]) -> str:
     return json.dumps(docs, ensure_ascii=False)
 
 
-def _conversation(messages: list[dict], literals: Mapping) -> tuple[str, str]:
-    """(system text, the conversation as labelled lines) of a message list."""
+def _instruction(instruction: str, messages: list[dict]) -> str:
+    """The pack's instruction, then the conversation's own system messages (BFCL's live items have some)."""
     system = "\n".join(m["content"] for m in messages if m["role"] == "system")
-    label = {"user": literals["question"], "assistant": literals["answer"]}
-    lines = [f"{label.get(m['role'], m['role'])}: {m['content']}" for m in messages if m["role"] != "system"]
-    return system, "\n".join(lines)
+    return instruction + (f"\n\n{system}" if system else "")
 
 
 def _plain_prompt(messages: list[dict], docs: list[dict], literals: Mapping) -> str:
-    system, conversation = _conversation(messages, literals)
-    instruction = literals["tool_instruction"] + (f"\n\n{system}" if system else "")
-    return TEMPLATE.format(tool_instruction=instruction, functions=_functions_text(docs), conversation=conversation,
-                           answer=literals["answer"])
+    label = {"user": literals["question"], "assistant": literals["answer"]}
+    conversation = "\n".join(f"{label.get(m['role'], m['role'])}: {m['content']}"
+                             for m in messages if m["role"] != "system")
+    return TEMPLATE.format(tool_instruction=_instruction(literals["tool_instruction"], messages),
+                           functions=_functions_text(docs), conversation=conversation, answer=literals["answer"])
 
 
 def _schema(value: object) -> object:
@@ -128,8 +127,7 @@ def chat_messages(sample: Sample, mode: str) -> tuple[list[dict], list[dict] | N
         tools = [{"type": "function", "function": {**_schema(doc), **({"name": api_name(doc["name"])}
                                                                        if mode == "api" else {})}} for doc in docs]
         return [dict(m) for m in messages], tools
-    system = "\n".join(m["content"] for m in messages if m["role"] == "system")
-    head = meta["instruction"] + (f"\n\n{system}" if system else "") + "\n\n" + _functions_text(docs)
+    head = _instruction(meta["instruction"], messages) + "\n\n" + _functions_text(docs)
     rest = [dict(m) for m in messages if m["role"] != "system"]
     # the instruction and documents open the first user message: a template without a system role (lm-eval then
     # drops system messages) still shows them
