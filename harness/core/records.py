@@ -109,6 +109,10 @@ class SampleResult:
     execution: dict | None = None
     draws: list[dict] | None = None  # with --samples N: every response with its extraction and execution
     details: dict | None = None  # the scorer's findings item by item (instruction following: every verdict)
+    # what the model was given: the exact text of a generation request (chat template applied), or the context of
+    # log-likelihood requests with its options (``choices``); for the sample explorer (absent in older runs)
+    prompt: str | None = None
+    choices: list[str] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)

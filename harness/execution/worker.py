@@ -92,7 +92,9 @@ def loglikelihood_chunk(engine: Engine, task: TaskDef, chunk: list[Sample]) -> l
         outputs, error = None, _first_line(exc)
     results = []
     for i, sample in enumerate(chunk):
-        result = SampleResult(sample.id, sample.prompt_hash, sample.target)
+        result = SampleResult(sample.id, sample.prompt_hash, sample.target, prompt=sample.prompt,
+                              choices=list(sample.contexts and [c + o for c, o in sample.loglikelihood_requests()]
+                                           or sample.choices))
         if error is None:
             result.loglikelihoods = [float(ll) for ll, _ in outputs[i]]
             scored = task.score(sample, result.loglikelihoods)
@@ -105,6 +107,7 @@ def loglikelihood_chunk(engine: Engine, task: TaskDef, chunk: list[Sample]) -> l
 
 
 def generation_chunk(worker: "Worker", task: TaskDef, chunk: list[Sample]) -> list[SampleResult]:
+    per_sample = []
     try:
         per_sample = [worker.requests(task, s) for s in chunk]
         flat = worker.engine.generate([r for requests in per_sample for r in requests])
@@ -120,11 +123,13 @@ def generation_chunk(worker: "Worker", task: TaskDef, chunk: list[Sample]) -> li
         outputs, error = None, _first_line(exc)
     if error is not None:
         (sample,) = chunk
-        return [SampleResult(sample.id, sample.prompt_hash, sample.target, error=error)]
+        return [SampleResult(sample.id, sample.prompt_hash, sample.target, error=error,
+                             prompt=per_sample[0][0][0] if len(per_sample) == 1 else None)]
     executions = worker.execute(task, chunk, outputs) if task.execute else None
     results = []
     for i, (sample, responses) in enumerate(zip(chunk, outputs)):
-        result = SampleResult(sample.id, sample.prompt_hash, sample.target, response=responses[0])
+        result = SampleResult(sample.id, sample.prompt_hash, sample.target, response=responses[0],
+                              prompt=per_sample[i][0][0])
         if executions is None:
             scored = [task.score(sample, response) for response in responses]
         else:

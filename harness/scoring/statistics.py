@@ -40,6 +40,8 @@ Paired tests:
   float32 sums: a resampled difference within float32 rounding of the threshold can fall the other
   way, so p-values may differ from sacrebleu's by a resample or two; the observed difference is the same.
   The 95% CI of the difference is the 2.5th and 97.5th percentiles of the resampled differences.
+- ``paired_bootstrap`` also returns the resampled differences (``draws``), so that a macro average of
+  differences over several (task, language) cells gets its interval from the same resamples: ``macro_draws``.
 - ``holm(pvalues)``: Holm–Bonferroni adjusted p-values (step-down, made monotone, capped at 1): reject
   where the adjusted p-value is below alpha, and the family-wise error rate stays at most alpha.
 """
@@ -198,10 +200,54 @@ def paired_bootstrap(stats_a: Sequence[Sequence[float]], stats_b: Sequence[Seque
         p_value = (int(np.sum(centred > abs(delta))) + 1) / (resamples + 1)
     low, high = np.percentile(resampled, [2.5, 97.5])
     return {"score_a": score_a, "score_b": score_b, "delta": delta, "p_value": p_value,
-            "ci95": [float(low), float(high)], "n": n, "resamples": resamples}
+            "ci95": [float(low), float(high)], "n": n, "resamples": resamples, "draws": resampled}
 
 
 def mean_statistics(values: Sequence[float]) -> tuple[list[list[float]], Callable[[list], float]]:
     """Per-sample values as sufficient statistics for ``paired_bootstrap`` of a mean (e.g. SQuAD F1):
     rows ``[value, 1]`` and the score ``sum / count``."""
     return [[float(v), 1.0] for v in values], lambda sums: sums[0] / sums[1]
+
+
+def cell_draws(kind: str, values: Sequence[float] | None = None, stats: Sequence[Sequence[float]] | None = None,
+               score_fn: Callable[[list], float] | None = None, *, resamples: int = BOOTSTRAP_RESAMPLES,
+               seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+    """``resamples`` draws of one (task, language) score, for the interval of a macro average over cells.
+
+    - ``binary`` (``values`` all 0 or 1, s successes of n): draws from Jeffreys' Beta(s + ½, n − s + ½), the
+      posterior of the rate under Jeffreys' prior. A bootstrap over items cannot be used here: with every item
+      wrong (or every item right) each resample is the same and the interval collapses to a point, [0, 0], when
+      the cell's own Wilson interval is, say, [0, 65.8] with n = 2. The Beta draws keep that uncertainty (its
+      2.5–97.5 percentiles are the Jeffreys interval, close to Wilson's).
+    - ``continuous`` (per-item ``values``): a bootstrap over items, the mean of each resample.
+    - ``corpus`` (per-segment ``stats`` and ``score_fn`` of their column sums): a bootstrap over segments, the
+      corpus score of each resample (as ``bootstrap``).
+
+    The resampled items are sacrebleu's draws (``resample_counts``) for the given seed.
+    """
+    if kind == "binary":
+        if not values:
+            raise ValueError("cell_draws: no values")
+        successes, n = float(sum(values)), len(values)
+        return np.random.default_rng(seed).beta(successes + 0.5, n - successes + 0.5, size=resamples)
+    if kind == "continuous":
+        table, score_fn = mean_statistics(values)
+    elif kind == "corpus":
+        table = stats
+    else:
+        raise ValueError(f"cell_draws: kind must be binary, continuous or corpus, got {kind!r}")
+    table = _as_table(table, "cell_draws")
+    sums = resample_counts(len(table), resamples, seed) @ table
+    return np.array([score_fn(row) for row in sums.tolist()], dtype=float)
+
+
+def macro_draws(draws: Sequence[np.ndarray]) -> np.ndarray:
+    """The draws of a macro average: the mean over cells of each cell's draws, resample by resample (cells are
+    resampled independently of each other)."""
+    return np.mean(np.vstack(list(draws)), axis=0)
+
+
+def percentile_interval(draws: np.ndarray, low: float = 0.0, high: float | None = None) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles of ``draws``, clipped to the metric's range [``low``, ``high``]."""
+    lo, hi = (float(x) for x in np.percentile(draws, [2.5, 97.5]))
+    return max(low, lo), (hi if high is None else min(high, hi))

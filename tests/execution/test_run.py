@@ -71,7 +71,10 @@ def test_samples_hold_real_loglikelihoods_and_consistent_metrics(run):
         assert len(records) == 3
         for rec in records:
             assert set(rec) == {"id", "prompt_hash", "target", "loglikelihoods", "response", "metrics", "error",
-                                "detected_lang", "extracted", "statistics", "execution", "draws", "details"}
+                                "detected_lang", "extracted", "statistics", "execution", "draws", "details",
+                                "prompt", "choices"}
+            # what the model was given, for the sample explorer: the context and the seven topic options
+            assert rec["prompt"] and len(rec["choices"]) == 7 and rec["choices"][rec["target"]].strip()
             assert rec["error"] is None and rec["response"] is None and rec["statistics"] is None
             assert rec["execution"] is None and rec["draws"] is None and rec["details"] is None
             lls = rec["loglikelihoods"]
