@@ -200,7 +200,7 @@ def paired_bootstrap(stats_a: Sequence[Sequence[float]], stats_b: Sequence[Seque
         p_value = (int(np.sum(centred > abs(delta))) + 1) / (resamples + 1)
     low, high = np.percentile(resampled, [2.5, 97.5])
     return {"score_a": score_a, "score_b": score_b, "delta": delta, "p_value": p_value,
-            "ci95": [float(low), float(high)], "n": n, "resamples": resamples, "draws": resampled}
+            "ci95": [float(low), float(high)], "n": n, "resamples": resamples, "draws": resampled.tolist()}
 
 
 def mean_statistics(values: Sequence[float]) -> tuple[list[list[float]], Callable[[list], float]]:
@@ -241,7 +241,7 @@ def cell_draws(kind: str, values: Sequence[float] | None = None, stats: Sequence
     return np.array([score_fn(row) for row in sums.tolist()], dtype=float)
 
 
-def macro_draws(draws: Sequence[np.ndarray]) -> np.ndarray:
+def macro_draws(draws: Sequence[Sequence[float]]) -> np.ndarray:
     """The draws of a macro average: the mean over cells of each cell's draws, resample by resample (cells are
     resampled independently of each other)."""
     return np.mean(np.vstack(list(draws)), axis=0)
