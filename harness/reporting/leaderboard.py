@@ -14,8 +14,12 @@ What goes into a table (every fact read from the run directories, never from tod
   only the samples that were answered, so it is shown, never ranked and left out of every average.
 - Averages over tasks leave out tasks whose primary metric is better when lower (a note says which).
 - Averages are macro averages: per task, the mean over its languages; overall, the mean over tasks of those task
-  means (each task weighs the same, each language weighs the same within a task). Their CI is normal:
-  mean ± 1.96 · sqrt(Σ se_i²) / k, treating the k averaged scores as independent estimates. An average over fewer
+  means (each task weighs the same, each language weighs the same within a task). Their CI comes from draws
+  made within each (task, language) cell (``cell_draws``: ``statistics.cell_draws`` over the cell's stored
+  sample records), averaged draw by draw exactly as the scores are averaged; the interval is the 2.5th–97.5th
+  percentiles, clipped to [0, 100], and the average's ``stderr`` the draws' standard deviation. A normal
+  approximation (mean ± 1.96·√(Σ se²)/k) collapses to zero width where every item of every language is wrong, as
+  a tiny model's MGSM is: 0.0 [0.0, 0.0] while each language's own interval reaches 65.8. An average over fewer
   cells than other models have (a cell missing or †) is marked ‡, shown and never ranked.
 - One model label with several item limits: the runs are kept as separate rows, labelled ``model [limit N]``, and
   like-with-like marking then applies between those rows as between models. The same row label scoring the same
@@ -34,18 +38,27 @@ from harness.core.backend_verdicts import flag
 from harness.core.errors import OctoglotError
 from harness.core.languages import LANGUAGES, ordered
 from harness.reporting import long_context, tool_calls
-from harness.reporting.runs import Run, comparable_key, load_run, mismatch
-from harness.scoring.statistics import Z95
+from harness.reporting.runs import Run, comparable_key, corpus_scorer, load_run, mismatch
+from harness.scoring import statistics
+from harness.scoring.statistics import BOOTSTRAP_SEED, Z95
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 MISMATCH, PARTIAL, MISSING, FAILED = "†", "‡", "–", "✗"
 SCALE = ("All scores on a 0–100 scale: metrics a run records on a 0–1 scale (accuracy, exact match, F1, pass "
          "rates) × 100, those it records on 0–100 (chrF++, BLEU) as they are.")
 CELL = ("Each cell: score [95% CI] #rank among the models in its column (1 = best; ties share a rank).")
-AVERAGE_CI = ("CI of an average of k scores: mean ± 1.96·√(Σ se_i²)/k, treating the scores as independent "
-              "(normal approximation).")
+CELL_CI = ("CI of one language's score, as its run stored it: Wilson's score interval for 0/1 metrics, mean ± 1.96 se "
+           "for other per-item metrics, a percentile bootstrap over segments for corpus metrics; all clipped to "
+           "0–100.")
+AVERAGE_CI = ("CI of an average: 1,000 draws per (task, language) cell, averaged draw by draw like the scores, "
+              "2.5–97.5 percentiles clipped to 0–100. A cell's draws: 0/1 metrics from Jeffreys' Beta(s + ½, "
+              "n − s + ½) (a bootstrap over items would collapse to a point when all items are wrong), other per-item "
+              "metrics by a bootstrap over items, corpus metrics (chrF++, BLEU) over segments; a cell whose run "
+              "stored no per-item values for it: normal draws from its standard error.")
+RESAMPLES = 1000
 LEGEND = [
     f"{MISMATCH} not comparable with the reference setting of its (task, language): shown, not ranked, "
     "left out of every average (reasons below).",
@@ -166,6 +179,7 @@ def _score_rows(runs: list[Run], labels: list[str]) -> list[dict]:
             errors = run.n_errors(task, score["lang"])
             mark, note = (FAILED, f"{errors} sample(s) failed with a model error") if errors else ("", "")
             rows.append({"model": label, "task": task, "lang": score["lang"], "metric": score["metric"],
+                         "kind": score["kind"], "scale": score["scale"], "key": (label, task, score["lang"]),
                          "higher": bool(score["higher_is_better"]), "value": value, "stderr": stderr, "ci_low": low,
                          "ci_high": high, "n": score.get("n"), "errors": errors, "run": index, "mark": mark,
                          "note": note})
@@ -195,6 +209,42 @@ def _mark_mismatches(cells: pd.DataFrame, runs: list[Run]) -> list[str]:
 # ---------------------------------------------------------------- averages and ranks
 
 
+def cell_seed(task: str, lang: str) -> int:
+    """One seed per (task, language), the same for every model: cells are drawn independently of each other."""
+    import zlib
+
+    return BOOTSTRAP_SEED + zlib.crc32(f"{task}/{lang}".encode()) % 2**31
+
+
+def cell_draws(run: Run, row: dict) -> np.ndarray | None:
+    """``RESAMPLES`` draws of one cell's score on the 0–100 scale (see ``AVERAGE_CI``), from the run's sample
+    records when they hold the per-item values behind the stored score (as many scored records as the row's
+    ``n``), else normal draws from the stored standard error; None when neither exists."""
+    import numpy as np
+
+    task, lang, metric, kind = row["task"], row["lang"], row["metric"], row["kind"]
+    factor, seed = 100.0 / row["scale"], cell_seed(task, lang)
+    records = [r for r in run.samples(task, lang) if r.get("error") is None]
+    draws = None
+    if kind == "corpus":
+        scorer = corpus_scorer(task, metric)
+        stats = [(r.get("statistics") or {}).get(metric) for r in records]
+        if scorer is not None and stats and all(s is not None for s in stats) and len(stats) == row["n"]:
+            draws = statistics.cell_draws("corpus", stats=stats, score_fn=scorer, resamples=RESAMPLES, seed=seed)
+    else:
+        values = [(r.get("metrics") or {}).get(metric) for r in records]
+        if values and all(v is not None for v in values) and len(values) == row["n"]:
+            binary = kind == "binary" and all(v in (0, 1) for v in values)
+            draws = statistics.cell_draws("binary" if binary else "continuous", values, resamples=RESAMPLES,
+                                          seed=seed)
+    if draws is not None:
+        return draws * factor
+    if math.isnan(row["stderr"]):
+        return None
+    return np.random.default_rng(seed).normal(row["value"], row["stderr"], RESAMPLES)
+
+
+
 def error_notes(cells: pd.DataFrame) -> list[str]:
     return [f"{FAILED} {row.model}, {row.task}/{row.lang}: {row.errors} sample(s) failed with a model error; the "
             f"score covers the {row.n} answered" for row in cells[cells["errors"] > 0].itertuples()]
@@ -206,9 +256,10 @@ def backend_notes(runs: list[Run], labels: list[str]) -> list[str]:
             if (line := flag(run.manifest.get("backend_check")))]
 
 
-def _mean(frame: pd.DataFrame, by: str, over: str, noun: str) -> pd.DataFrame:
-    """Per (model, ``by``): the mean over ``over`` with CI √(Σ se²)/k; ‡ where the model lacks an ``over`` value that
-    another model has, or where an averaged score is itself ‡. ``frame`` holds no † rows."""
+def _mean(frame: pd.DataFrame, by: str, over: str, noun: str, draws: dict) -> pd.DataFrame:
+    """Per (model, ``by``): the mean over ``over``, its CI from the averaged draws of the averaged rows (``draws``
+    by row ``key``; the new rows' draws are added under their own keys); ‡ where the model lacks an ``over`` value
+    that another model has, or where an averaged score is itself ‡. ``frame`` holds no † rows."""
     import pandas as pd
 
     expected = frame.groupby(by)[over].agg(set)
@@ -216,7 +267,17 @@ def _mean(frame: pd.DataFrame, by: str, over: str, noun: str) -> pd.DataFrame:
     for (model, key), group in frame.groupby(["model", by], sort=False):
         k = len(group)
         value = group["value"].mean()
-        se = math.sqrt(group["stderr"].pow(2).sum(skipna=False)) / k
+        parts = [draws.get(part) for part in group["key"]]
+        low = high = se = math.nan
+        if all(part is not None for part in parts):
+            mean_draws = statistics.macro_draws(parts)
+            draws[(model, by, key)] = mean_draws
+            low, high = statistics.percentile_interval(mean_draws, 0.0, 100.0)
+            # where every cell is at a bound (all items wrong, or all right) the draws lie inside the range and the
+            # percentiles miss the observed 0 or 100: the interval is closed to it, as Brown, Cai and DasGupta close
+            # Jeffreys' interval at 0 when nothing succeeded
+            low, high = min(low, value), max(high, value)
+            se = float(mean_draws.std(ddof=1))
         missing = sorted(expected[key] - set(group[over]))
         inherited = sorted(group.loc[group["mark"] != "", over])
         note = ""
@@ -224,11 +285,11 @@ def _mean(frame: pd.DataFrame, by: str, over: str, noun: str) -> pd.DataFrame:
             note = f"mean over {k} of {len(expected[key])} {noun}"
             note += f"; missing or not comparable: {', '.join(missing)}" if missing else ""
             note += f"; partial averages included: {', '.join(inherited)}" if inherited else ""
-        rows.append({"model": model, by: key, "value": value, "stderr": se, "ci_low": value - Z95 * se,
-                     "ci_high": value + Z95 * se, "n": group["n"].sum(min_count=k), "higher": group["higher"].all(),
+        rows.append({"model": model, by: key, "key": (model, by, key), "value": value, "stderr": se, "ci_low": low,
+                     "ci_high": high, "n": group["n"].sum(min_count=k), "higher": group["higher"].all(),
                      "mark": PARTIAL if note else "", "note": note})
-    return pd.DataFrame(rows, columns=["model", by, "value", "stderr", "ci_low", "ci_high", "n", "higher", "mark",
-                                       "note"])
+    return pd.DataFrame(rows, columns=["model", by, "key", "value", "stderr", "ci_low", "ci_high", "n", "higher",
+                                       "mark", "note"])
 
 
 def _rank(long: pd.DataFrame) -> pd.DataFrame:
@@ -270,12 +331,13 @@ def build(run_dirs: list[Path]) -> Leaderboard:
         raise OctoglotError(f"leaderboard: no primary-metric scores in {', '.join(str(p) for p in run_dirs)}")
     notes = _mark_mismatches(cells, runs) + error_notes(cells) + backend_notes(runs, labels)
     comparable = cells[cells["mark"] == ""]
-    task_means = _mean(comparable, "task", "lang", "languages")
+    draws = {row.key: cell_draws(runs[row.run], row._asdict()) for row in comparable.itertuples()}
+    task_means = _mean(comparable, "task", "lang", "languages", draws)
     lower = sorted(set(cells.loc[~cells["higher"], "task"]))
     if lower:
         notes.append(f"Lower is better for {', '.join(lower)}: left out of the averages over tasks.")
-    lang_means = _mean(comparable[comparable["higher"]], "lang", "task", "tasks")
-    overall = _mean(task_means[task_means["higher"]].assign(all="overall"), "all", "task", "tasks")
+    lang_means = _mean(comparable[comparable["higher"]], "lang", "task", "tasks", draws)
+    overall = _mean(task_means[task_means["higher"]].assign(all="overall"), "all", "task", "tasks", draws)
 
     ranked = overall.assign(unranked=overall["mark"] != "").sort_values(["unranked", "value"],
                                                                          ascending=[True, False])
@@ -288,14 +350,15 @@ def build(run_dirs: list[Path]) -> Leaderboard:
     board_overall = _table("overall", "Overall: macro average over languages per task, then over tasks", average,
                            [task_means, overall], ["task", "all"], models, [*tasks, "overall"])
     board_langs = _table("languages", "Per language: mean over tasks",
-                         f"Mean over tasks of each task's primary metric, per language. {CELL}",
+                         f"Mean over tasks of each task's primary metric, per language. {CELL} {AVERAGE_CI}",
                          [lang_means], ["lang"], models, langs)
     by_task = {}
     for task in tasks:
         primary = "/".join(dict.fromkeys(cells.loc[cells["task"] == task, "metric"]))
         by_task[task] = _table(
             f"task:{task}", f"{task}: {primary} by language",
-            f"{task} ({primary}) by model and language; mean = macro average over languages. {CELL}",
+            f"{task} ({primary}) by model and language; mean = macro average over languages. {CELL} {CELL_CI} "
+            f"{AVERAGE_CI}",
             [cells[cells["task"] == task], task_means[task_means["task"] == task].assign(mean="mean")],
             ["lang", "mean"], models, [*langs, "mean"])
     by_lang = {}
@@ -303,7 +366,7 @@ def build(run_dirs: list[Path]) -> Leaderboard:
         name = LANGUAGES[lang].english_name if lang in LANGUAGES else lang
         by_lang[lang] = _table(
             f"lang:{lang}", f"{name} ({lang}): primary metric by task",
-            f"{name}: each task's primary metric by model; mean = mean over tasks. {CELL}",
+            f"{name}: each task's primary metric by model; mean = mean over tasks. {CELL} {CELL_CI} {AVERAGE_CI}",
             [cells[cells["lang"] == lang], lang_means[lang_means["lang"] == lang].assign(mean="mean")],
             ["task", "mean"], models, [*tasks, "mean"])
     run_table = pd.DataFrame({"model": labels, "folder": [str(r.path) for r in runs],

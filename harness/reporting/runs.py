@@ -194,3 +194,13 @@ def mismatch(a: Run, b: Run, task: str, lang: str) -> str | None:
             verb = "differ" if label.endswith("settings") else "differs"
             return f"{label} {verb} ({_shown(key_a[field_name])} vs {_shown(key_b[field_name])})"
     return None
+
+
+def corpus_scorer(task: str, metric: str):
+    """The corpus score of summed per-segment statistics, from the family that declares the metric (a run stores
+    the statistics and the metric's facts, not code); None when no installed family declares it."""
+    from harness.tasks.registry import all_tasks
+
+    known = all_tasks().get(task)
+    declared = next((m for m in known.metrics if m.name == metric), None) if known else None
+    return declared.from_statistics if declared is not None and declared.kind == "corpus" else None

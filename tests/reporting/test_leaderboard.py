@@ -21,11 +21,14 @@ SECONDARY = {"sib200": "acc_norm", "flores_en_xx": "bleu"}
 
 
 def write_run(root: Path, folder: str, model: str, scores: dict, *, limit=20, prompt_hashes: dict | None = None,
-              seed: int = 1234, args: dict | None = None, errors: dict | None = None) -> Path:
+              seed: int = 1234, args: dict | None = None, errors: dict | None = None,
+              records: dict | None = None) -> Path:
     """A run directory with manifest.json, results.json and samples/<lang>/<task>.jsonl.
 
     ``scores``: {(task, lang): (value, stderr) or (value, stderr, ci95)} of the task's primary metric, on the
     metric's own scale (acc in [0, 1], chrF++ in [0, 100]). ``prompt_hashes`` overrides a unit's prompt hash.
+    ``records``: {(task, lang): [sample record, ...]} replaces the unit's one placeholder record, and the score
+    row's ``n`` becomes their number (the leaderboard then draws the averages' intervals from them).
     """
     run = root / folder
     units, rows = [], []
@@ -36,16 +39,18 @@ def write_run(root: Path, folder: str, model: str, scores: dict, *, limit=20, pr
                       "prompt_hash": (prompt_hashes or {}).get((task, lang), f"hash-{task}-{lang}"),
                       "data": {"kind": "local", "path": f"{task}/{lang}.tsv", "sha256": f"sha-{task}-{lang}"},
                       "n_items": 204, "n_samples": 20, "n_errors": (errors or {}).get((task, lang), 0)})
+        mine = (records or {}).get((task, lang))
         row = {"task": task, "lang": lang, "metric": PRIMARY[task], "value": value, "stderr": stderr,
-               "ci95": ci[0] if ci else None, "n": 20}
+               "ci95": ci[0] if ci else None, "n": len(mine) if mine else 20}
         if task == "flores_en_xx":
             row["signature"] = "nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.6.0"
         # a secondary metric that must not show up in the tables
         rows += [row, {**row, "metric": SECONDARY[task], "value": 0.0 if task == "sib200" else 99.0}]
         samples = run / "samples" / lang / f"{task}.jsonl"
         samples.parent.mkdir(parents=True, exist_ok=True)
-        samples.write_text(json.dumps({"id": "1", "prompt_hash": "p", "target": 0, "loglikelihoods": [-1.0, -2.0],
-                                       "metrics": {"acc": 1.0}, "error": None}) + "\n", encoding="utf-8")
+        placeholder = [{"id": "1", "prompt_hash": "p", "target": 0, "loglikelihoods": [-1.0, -2.0],
+                        "metrics": {"acc": 1.0}, "error": None}]
+        samples.write_text("".join(json.dumps(r) + "\n" for r in mine or placeholder), encoding="utf-8")
     manifest = {
         "format_version": 1, "harness": {"name": "octoglot", "version": "0.1.0"},
         "created": "2026-11-23T18:01:04+00:00", "command": ["octoglot", "run", "--model", model],
@@ -115,19 +120,22 @@ def test_macro_averages_and_their_ci(three):
     assert overall.columns == ["sib200", "flores_en_xx", "overall"]
     sib_alpha = cell(overall, "alpha", "sib200")
     assert sib_alpha.value == pytest.approx(60.0)
+    # these runs store one placeholder record per cell, not the 20 items behind each score: the averages' draws are
+    # normal draws from the stored standard errors, so the interval is close to the normal approximation's
     se_sib = math.sqrt(4.0**2 + 5.0**2 + 5.0**2) / 3
-    assert sib_alpha.stderr == pytest.approx(se_sib)
-    assert sib_alpha.ci_low == pytest.approx(60.0 - Z95 * se_sib)
+    assert sib_alpha.stderr == pytest.approx(se_sib, rel=0.1)
+    assert sib_alpha.ci_low == pytest.approx(60.0 - Z95 * se_sib, abs=0.1 * Z95 * se_sib)
+    assert sib_alpha.ci_high == pytest.approx(60.0 + Z95 * se_sib, abs=0.1 * Z95 * se_sib)
     se_flores = math.sqrt(2.5**2 + 3.0**2 + 3.0**2) / 3
     total = cell(overall, "alpha", "overall")
     assert total.value == pytest.approx((60.0 + 40.0) / 2)  # over languages per task, then over tasks
-    assert total.stderr == pytest.approx(math.sqrt(se_sib**2 + se_flores**2) / 2)
+    assert total.stderr == pytest.approx(math.sqrt(se_sib**2 + se_flores**2) / 2, rel=0.1)
     assert cell(overall, "gamma", "overall").value == pytest.approx((170 / 3 + 50.0) / 2)
     assert cell(overall, "gamma", "overall")["rank"] == 1 and total["rank"] == 2
     assert overall.models == ["gamma", "alpha", "beta"]  # ranked rows first, by score
     # the per-task table's mean column is the same number
     assert cell(board.by_task["sib200"], "alpha", "mean").value == pytest.approx(60.0)
-    assert "Macro average" in overall.caption and "√(Σ se_i²)/k" in overall.caption
+    assert "Macro average" in overall.caption and "Jeffreys" in overall.caption
 
 
 def test_mismatched_prompt_hash_is_marked_and_left_out_of_averages(three):
@@ -299,3 +307,67 @@ def test_every_file_is_written_when_no_average_over_tasks_exists(tmp_path):
     runs = [write_v2_run(tmp_path, "low", {"en": 0.10}, higher_is_better=False, scale=1)]
     paths = writers.write(leaderboard.build(runs), tmp_path / "board")
     assert len(paths) == 6 and all(p.stat().st_size > 0 for p in paths)
+
+
+def _zero_one(values: list[int]) -> list[dict]:
+    return [{"id": str(i), "prompt_hash": "p", "target": 0, "metrics": {"acc": float(v)}, "error": None}
+            for i, v in enumerate(values)]
+
+
+def test_an_average_over_cells_with_every_item_wrong_keeps_its_uncertainty(tmp_path):
+    """The issue's case: every language 0 of 2 right. Each cell's own interval is wide (Wilson [0, 65.8]); the
+    macro average's used to be 0.0 [0.0, 0.0] (normal approximation, as a bootstrap over items would be too)."""
+    langs = ("en", "de", "th")
+    scores = {("sib200", lang): (0.0, 0.0, [0.0, 0.658]) for lang in langs}
+    run = write_run(tmp_path, "zero", "zero", scores, records={("sib200", lang): _zero_one([0, 0]) for lang in langs})
+    board = leaderboard.build([run])
+    mean = cell(board.overall, "zero", "sib200")
+    assert mean.value == 0.0 and mean.ci_low == pytest.approx(0.0, abs=0.5)
+    # the mean of three independent Jeffreys Beta(0.5, 2.5) draws: its 97.5th percentile lies well above zero and
+    # below one cell's own bound
+    assert 20.0 < mean.ci_high < 65.8
+    assert cell(board.by_task["sib200"], "zero", "en").ci_high == pytest.approx(65.8)
+
+
+def test_average_intervals_come_from_the_items_and_stay_in_range(tmp_path):
+    """Nine of ten right in every language: the draws' interval is asymmetric (it cannot pass 100), unlike
+    mean ± 1.96 se, and it never leaves [0, 100]."""
+    langs = ("en", "de", "th")
+    items = [1] * 9 + [0]
+    scores = {("sib200", lang): (0.9, 0.1, [0.596, 0.982]) for lang in langs}
+    run = write_run(tmp_path, "high", "high", scores, records={("sib200", lang): _zero_one(items) for lang in langs})
+    mean = cell(leaderboard.build([run]).overall, "high", "sib200")
+    assert mean.value == pytest.approx(90.0)
+    assert mean.ci_high <= 100.0 and mean.ci_low >= 0.0
+    assert (mean.ci_high - 90.0) < (90.0 - mean.ci_low)  # skewed away from the bound
+    normal_low = 90.0 - Z95 * math.sqrt(3 * 10.0**2) / 3
+    assert mean.ci_low != pytest.approx(normal_low, abs=0.5)
+
+
+def test_corpus_cells_are_drawn_over_their_segments(tmp_path):
+    """chrF++ cells whose records hold sacrebleu's per-segment statistics: the average's interval is the percentile
+    interval of the bootstrap over segments (the same draws ``statistics.cell_draws`` makes)."""
+    import numpy as np
+
+    from harness.reporting.runs import corpus_scorer
+    from harness.scoring import statistics
+    from harness.tasks.families.translation import make_metric, score_from_statistics, segment_statistics
+
+    refs = ["Der Hund schläft im Garten.", "Wir essen heute Abend Fisch.", "Das Buch liegt auf dem Tisch.",
+            "Morgen regnet es vielleicht.", "Sie trinkt gern Tee."]
+    hyps = ["Der Hund schläft.", "Wir essen Fisch heute.", "Ein Buch ist auf dem Tisch.", "Es regnet morgen.",
+            "Sie trinkt Kaffee."]
+    metric = make_metric("chrf++", "de")
+    stats = segment_statistics(hyps, refs, metric)
+    value = score_from_statistics(stats, metric).score
+    records = [{"id": str(i), "prompt_hash": "p", "target": ref, "response": hyp, "metrics": {},
+                "statistics": {"chrf++": row}, "error": None} for i, (ref, hyp, row) in enumerate(zip(refs, hyps, stats))]
+    run = write_run(tmp_path, "mt", "mt", {("flores_en_xx", "de"): (value, 5.0)},
+                    records={("flores_en_xx", "de"): records})
+    mean = cell(leaderboard.build([run]).overall, "mt", "flores_en_xx")
+    scorer = corpus_scorer("flores_en_xx", "chrf++")
+    assert scorer(np.sum(stats, axis=0).tolist()) == pytest.approx(value)
+    expected = statistics.cell_draws("corpus", stats=stats, score_fn=scorer, seed=leaderboard.cell_seed("flores_en_xx",
+                                                                                                        "de"))
+    assert (mean.ci_low, mean.ci_high) == pytest.approx(statistics.percentile_interval(expected, 0.0, 100.0))
+    assert mean.ci_low < value < mean.ci_high
