@@ -61,3 +61,5 @@ reports: install
 	$(BIN)/octoglot run --model gemma3-270m --suite quick --output runs/reports
 	$(BIN)/octoglot leaderboard runs/reports/* --out reports/quick
 	$(BIN)/octoglot compare runs/reports/smollm2-* runs/reports/gemma3-270m-* > reports/quick/compare.md
+	$(BIN)/octoglot compare runs/reports/smollm2-* runs/reports/gemma3-270m-* --format html \
+		--png reports/quick/forest.png > reports/quick/compare.html

@@ -18,6 +18,7 @@ EXAMPLES = """examples:
   octoglot tasks
   octoglot leaderboard runs/smollm2-* runs/gemma3-270m-* --out reports/quick/
   octoglot compare runs/smollm2-... runs/gemma3-270m-... --format md
+  octoglot compare runs/smollm2-... runs/gemma3-270m-... --format html --png forest.png > compare.html
   octoglot data verify --data-dir ../shared/data
   octoglot export lm-eval --out exported/ --data-dir ../shared/data
   octoglot validate --model smollm2 --tasks sib200,xcopa --langs en,th --limit 3
@@ -125,7 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     cmp.add_argument("run_a", metavar="RUN_A", help="run directory of system A")
     cmp.add_argument("run_b", metavar="RUN_B", help="run directory of system B")
-    cmp.add_argument("--format", choices=("md", "json"), default="md", help="output format (default md)")
+    cmp.add_argument("--format", choices=("md", "json", "html"), default="md",
+                     help="output format, written to stdout (default md; html: a self-contained page with the "
+                          "forest plot)")
+    cmp.add_argument("--png", type=Path, metavar="FILE", help="also write the forest plot as a PNG file")
     cmp.add_argument("--alpha", type=unit_interval, default=0.05,
                      help="family-wise significance level after Holm's correction (default 0.05)")
 

@@ -36,6 +36,7 @@ tbody th { text-align: left; font-weight: normal; }
 .panels { display: flex; flex-wrap: wrap; gap: 1em; }
 table.heat td { min-width: 2.2em; text-align: center; }
 table.heat caption { caption-side: top; font-weight: bold; }
+svg.figure { max-width: 100%; height: auto; display: block; margin: 0 0 1.5em; }
 """
 
 JS = """
@@ -102,9 +103,26 @@ def table_html(table: Table, heat: bool = False) -> str:
             f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>")
 
 
-def _section(table: Table, heat: bool = False) -> str:
+def _section(table: Table, heat: bool = False, figure: str = "") -> str:
+    """A table under its title; ``figure``: inline SVG shown under the table (``figures.svg``)."""
     title = f"<h3>{escape(table.title)}</h3>"
-    return f'<section id="s-{escape(table.key)}">\n{title}\n{table_html(table, heat)}\n</section>'
+    return f'<section id="s-{escape(table.key)}">\n{title}\n{table_html(table, heat)}\n{figure}</section>'
+
+
+def _task_sections(board: Leaderboard) -> str:
+    """Per task its table and, under it, the same scores as a picture (``figures.task_scores``, inline SVG)."""
+    from harness.reporting import figures
+
+    return "".join(_section(t, figure=figures.svg(figures.task_scores(t), prefix=f"task{i}-"))
+                   for i, t in enumerate(board.by_task.values()))
+
+
+def _outcome_figures(board: Leaderboard) -> str:
+    """Per model and code task, the outcome mix by language (``figures.outcome_mix``, inline SVG)."""
+    from harness.reporting import figures
+
+    return "".join(figures.svg(figures.outcome_mix(board.outcomes, model, task), prefix=f"outcomes{i}-")
+                   for i, (model, task, _) in enumerate(figures.outcome_png_names(board.outcomes)))
 
 
 def _runs_html(board: Leaderboard) -> str:
@@ -132,7 +150,8 @@ def _breakdowns(board: Leaderboard) -> str:
     if board.outcomes is not None and len(board.outcomes):
         rows = [[r["model"], r["task"], r["lang"], *(r[o] for o in OUTCOME_ORDER)] for _, r in board.outcomes.iterrows()]
         parts.append(f'<h2 id="outcomes">Program outcomes</h2>\n<p>{escape(OUTCOMES)}</p>\n'
-                     + _plain_table("outcomes", ["model", "task", "lang", *OUTCOME_ORDER], rows))
+                     + _plain_table("outcomes", ["model", "task", "lang", *OUTCOME_ORDER], rows)
+                     + _outcome_figures(board))
     if board.instructions is not None and len(board.instructions):
         rows = [[r.model, r.task, r.lang, r.instruction, r.n, f"{100 * r.strict:.1f}", f"{100 * r.loose:.1f}"]
                 for r in board.instructions.itertuples()]
@@ -209,7 +228,7 @@ def render(board: Leaderboard) -> str:
 <h2>Heatmap: model × language</h2>
 {_section(board.languages, heat=True)}
 <h2>By task</h2>
-{"".join(_section(t) for t in board.by_task.values())}
+{_task_sections(board)}
 <h2>By language</h2>
 {"".join(_section(t) for t in board.by_lang.values())}
 {_breakdowns(board)}

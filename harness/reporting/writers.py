@@ -82,6 +82,7 @@ def instruction_rows(board: Leaderboard) -> list[list[str]]:
 def markdown(board: Leaderboard) -> str:
     parts = ["# octoglot leaderboard", "", md_escape(f"{SCALE} {AVERAGE_CI}"), ""]
     parts += [markdown_table(t) for t in board.tables()]
+    parts += figures_markdown(board)
     parts += breakdowns_markdown(board)
     parts += ["## Notes", "", *(f"- {md_escape(n)}" for n in board.notes), "", "## Runs", ""]
     parts += md_table(list(board.runs.columns), [list(row) for row in board.runs.itertuples(index=False)],
@@ -161,6 +162,32 @@ def heatmap_png(board: Leaderboard, path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def figure_pngs(board: Leaderboard, out: Path) -> list[Path]:
+    """The pictures of index.html as PNG files: ``task-<task>.png`` per task (``figures.task_scores``) and
+    ``outcomes-<model>-<task>.png`` per model and code task (``figures.outcome_mix``); returns their paths."""
+    from harness.reporting import figures
+
+    paths = [figures.png(figures.task_scores(board.by_task[task]), out / name)
+             for task, name in figures.task_png_names(list(board.by_task))]
+    if board.outcomes is not None and len(board.outcomes):
+        paths += [figures.png(figures.outcome_mix(board.outcomes, model, task), out / name)
+                  for model, task, name in figures.outcome_png_names(board.outcomes)]
+    return paths
+
+
+def figures_markdown(board: Leaderboard) -> list[str]:
+    """Links to the PNG figures ``figure_pngs`` writes beside leaderboard.md."""
+    from harness.reporting import figures
+
+    lines = [f"![{md_escape(task)}: scores by language]({name})" for task, name in
+             figures.task_png_names(list(board.by_task))]
+    if board.outcomes is not None and len(board.outcomes):
+        lines += [f"![{md_escape(model)}: {md_escape(task)}, program outcomes]({name})"
+                  for model, task, name in figures.outcome_png_names(board.outcomes)]
+    return ["## Figures", "", "Scores by language with their 95% CIs (hollow: not ranked), one series per model; "
+            "program outcomes by language for code tasks.", "", *lines, ""] if lines else []
+
+
 def write(board: Leaderboard, out: Path) -> list[Path]:
     """Write leaderboard.md, .csv, .json, .tex, index.html and heatmap.png into ``out``; returns their paths."""
     out = Path(out)
@@ -177,6 +204,7 @@ def write(board: Leaderboard, out: Path) -> list[Path]:
         for model, task, name in long_context.heatmap_names(board.context["depths"]):
             long_context.heatmap_png(board.context["depths"], model, task, out / name)
             paths.append(out / name)
+    paths += figure_pngs(board, out)
     return paths
 
 

@@ -3,7 +3,9 @@ two models, a binary task (SIB-200) in four languages, one translation task (FLO
 whose prompt hash differs."""
 
 import argparse
+import html
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -99,12 +101,14 @@ def cells_by_key(comparison) -> dict:
 def test_binary_cells_use_exact_mcnemar_on_matched_items(runs):
     cells = cells_by_key(cmp.compare(*runs))
     en, de, fr = cells["sib200", "en"], cells["sib200", "de"], cells["sib200", "fr"]
-    assert (en.test, en.n, en.detail, en.score_a, en.score_b) == ("mcnemar", 20, {"b": 0, "c": 12}, 0.25, 0.85)
+    assert (en.test, en.n, en.score_a, en.score_b) == ("mcnemar", 20, 0.25, 0.85)
+    assert (en.detail["b"], en.detail["c"]) == (0, 12)
     assert en.delta == pytest.approx(0.6)
     assert en.p_value == 2 / 4096  # 2 * P(X <= 0), X ~ Bin(12, 1/2)
-    assert (de.detail, de.p_value) == ({"b": 10, "c": 0}, 2 / 1024)
+    assert (de.detail["b"], de.detail["c"], de.p_value) == (10, 0, 2 / 1024)
     # fr: item 19 failed in A, so it is left out of both; b = c = 3
-    assert (fr.n, fr.detail, fr.p_value, fr.score_a, fr.score_b) == (19, {"b": 3, "c": 3}, 1.0, 3 / 19, 3 / 19)
+    assert (fr.n, fr.detail["b"], fr.detail["c"], fr.p_value, fr.score_a, fr.score_b) == (19, 3, 3, 1.0, 3 / 19,
+                                                                                         3 / 19)
 
 
 def test_translation_cell_uses_the_paired_bootstrap_on_chrf(runs):
@@ -207,15 +211,16 @@ def unescaped_pipes(line: str) -> int:
 
 def test_markdown_table_rows_stay_one_line_with_escaped_cells(runs):
     text = cmp.compare(*runs).to_markdown()
-    assert "| sib200 | hi | acc |  | 0 / 0 |  |  |  |  |  |  | not compared: prompt hash differs " \
+    assert "| sib200 | hi | acc |  | 0 / 0 |  |  |  |  |  |  |  | not compared: prompt hash differs " \
            "(sib200-hi vs bad\\|hash<br>second line) |" in text
-    assert "| sib200 | en | acc | 20 | 0 / 0 | 0.2500 | 0.8500 | +0.6000 | McNemar exact (b=0, c=12) | 0.0004883 | " \
-           "0.001953 | B better |" in text
+    assert re.search(r"\| sib200 \| en \| acc \| 20 \| 0 / 0 \| 0\.2500 \| 0\.8500 \| \+0\.6000 \| "
+                     r"\[\+0\.\d{4}, \+0\.\d{4}\] \| McNemar exact \(b=0, c=12\) \| 0\.0004883 \| 0\.001953 \| "
+                     r"B better \|", text)
     assert "| sib200 | fr | acc | 19 | 1 / 0 |" in text  # item 19 failed in A: the error count is shown
     main_table = [line for line in text.splitlines() if line.startswith("| sib200 |") or line.startswith("| flores")]
-    assert len(main_table) == 5 + 3  # five comparison rows, consistency rows: de and fr, one task row
+    assert len(main_table) == 5 + 2 + 3  # five comparison rows, two macro rows, consistency: de and fr, one task row
     first_table = text.split("\n\n")[3].splitlines()
-    assert {unescaped_pipes(line) for line in first_table} == {13}
+    assert {unescaped_pipes(line) for line in first_table} == {14}
     assert "Δ = B − A" in text and "Holm-corrected over the 4 tests" in text
 
 
@@ -242,7 +247,8 @@ def test_json_output_through_the_command(runs, capsys):
     assert out["a"] == {"path": str(a), "model": "alpha:/models/alpha"}
     assert (out["delta"], out["alpha"], out["correction"]) == ("B - A", 0.05, "holm over 4 tests")
     en = next(c for c in out["cells"] if (c["task"], c["lang"]) == ("sib200", "en"))
-    assert (en["verdict"], en["detail"], en["p_value"]) == ("B better", {"b": 0, "c": 12}, 2 / 4096)
+    assert (en["verdict"], en["detail"]["b"], en["detail"]["c"], en["p_value"]) == ("B better", 0, 12, 2 / 4096)
+    assert "draws" not in en and len(en["detail"]["ci95"]) == 2
     hi = next(c for c in out["cells"] if c["lang"] == "hi")
     assert hi["test"] is None and hi["reason"].startswith("prompt hash differs")
     assert out["summary"]["all"]["not compared"] == 1
@@ -312,3 +318,101 @@ def test_the_verdict_follows_the_runs_own_direction_of_better(tmp_path):
     c = write_v2(tmp_path / "c", "gamma", more, higher_is_better=True)  # the same metric, other facts
     with pytest.raises(OctoglotError, match=r"none is comparable \(toy/de: primary metric or its facts differ"):
         cmp.compare(a, c)
+
+
+# --- intervals of Δ and macro averages -----------------------------------------------------------------------------
+
+def test_every_tested_cell_has_a_ci_of_delta_that_contains_it(runs):
+    comparison = cmp.compare(*runs)
+    for cell in comparison.tested:
+        low, high = cell.detail["ci95"]
+        assert low <= cell.delta <= high, (cell.task, cell.lang)
+        assert -cell.scale <= low and high <= cell.scale
+    en = cells_by_key(comparison)["sib200", "en"]
+    assert en.detail["ci"] == "paired bootstrap of the mean" and en.detail["seed"] == cmp.cell_seed("sib200", "en")
+    assert en.p_value == 2 / 4096  # the p-value stays McNemar's
+
+
+def test_a_binary_cell_without_discordant_items_has_the_ci_0_0_and_so_has_its_macro_average(tmp_path):
+    cells = {("sib200", "en"): binary({0, 1}, n=2), ("sib200", "de"): binary(set(), n=2)}
+    a, b = write_run(tmp_path / "a", "alpha", cells), write_run(tmp_path / "b", "beta", cells)
+    comparison = cmp.compare(a, b)
+    assert [(c.detail["b"], c.detail["c"], c.detail["ci95"]) for c in comparison.tested] == [(0, 0, [0.0, 0.0])] * 2
+    assert [(m.task, m.delta, m.ci95) for m in comparison.macro] == [("sib200", 0.0, (0.0, 0.0)),
+                                                                      (None, 0.0, (0.0, 0.0))]
+
+
+def test_macro_averages_per_task_and_overall_in_points(runs):
+    comparison = cmp.compare(*runs)
+    cells = cells_by_key(comparison)
+    sib, flores, overall = comparison.macro
+    assert (sib.task, sib.cells, flores.task, flores.cells) == ("sib200", ["en", "de", "fr"], "flores_en_xx", ["de"])
+    assert sib.delta == pytest.approx(100 * (0.6 - 0.5 + 0.0) / 3)  # 0–1 metric: × 100
+    assert flores.delta == pytest.approx(cells["flores_en_xx", "de"].delta)  # chrF++ is on 0–100 already
+    assert (overall.task, overall.cells) == (None, ["sib200", "flores_en_xx"])
+    assert overall.delta == pytest.approx((sib.delta + flores.delta) / 2)
+    for macro in comparison.macro:
+        assert -100 <= macro.ci95[0] < macro.delta < macro.ci95[1] <= 100
+    # the cells' draws are independent: a seed per cell, stable across processes
+    assert len({cmp.cell_seed(c.task, c.lang) for c in comparison.tested}) == 4
+    assert cmp.cell_seed("sib200", "en") == 12345 + 1703098627  # crc32(b"sib200/en"), below 2**31
+
+
+def test_a_macro_interval_is_as_asymmetric_as_its_draws_not_a_normal_approximation(tmp_path):
+    """B solves 1 of 40 items A fails, nothing else differs: Δ = 2.5 points and no resample can go below 0, so the
+    interval reaches far more above Δ than below it; mean ± 1.96 s.e. would be symmetric and cross 0."""
+    a = write_run(tmp_path / "a", "alpha", {("sib200", "en"): binary(set(), n=40)})
+    b = write_run(tmp_path / "b", "beta", {("sib200", "en"): binary({7}, n=40)})
+    (task, overall) = cmp.compare(a, b).macro
+    low, high = task.ci95
+    assert task.delta == pytest.approx(2.5) and low == 0.0
+    assert high - task.delta > 1.5 * (task.delta - low)
+    assert overall.ci95 == task.ci95
+
+
+def test_a_task_better_when_lower_has_its_macro_row_and_stays_out_of_the_overall_one(tmp_path):
+    a = write_v2(tmp_path / "a", "alpha", binary(set(range(2)), metric="wrong"), higher_is_better=False)
+    b = write_v2(tmp_path / "b", "beta", binary(set(range(16)), metric="wrong"), higher_is_better=False)
+    comparison = cmp.compare(a, b)
+    assert [(m.task, m.higher_is_better) for m in comparison.macro] == [("toy", False)]  # no overall row
+    assert "| toy | de (lower is better) | +70.00 |" in comparison.to_markdown()
+
+
+def test_macro_averages_in_markdown_and_json(runs):
+    comparison = cmp.compare(*runs)
+    text = comparison.to_markdown()
+    assert "## Macro averages" in text and cmp.MACRO_METHOD in text and cmp.CI_METHOD in text
+    assert re.search(r"\| sib200 \| en, de, fr \| \+3\.33 \| \[[-+]\d+\.\d\d, \+\d+\.\d\d\] \|", text)
+    assert "| overall (mean over tasks) | sib200, flores_en_xx |" in text
+    out = json.loads(comparison.to_json())
+    assert [m["task"] for m in out["macro"]] == ["sib200", "flores_en_xx", None]
+    assert out["macro"][0]["delta"] == pytest.approx(10 / 3) and len(out["macro"][0]["ci95"]) == 2
+    assert out["macro_method"] == cmp.MACRO_METHOD and all("draws" not in c for c in out["cells"])
+
+
+# --- the HTML page -------------------------------------------------------------------------------------------------
+
+def test_html_page_through_the_command_has_the_tables_and_the_forest_plot(runs, capsys, tmp_path):
+    a, b = runs
+    png = tmp_path / "forest.png"
+    assert cmp.main(cli(["compare", str(a), str(b), "--format", "html", "--png", str(png)])) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert '<table id="cells">' in page and '<table id="macro">' in page and '<table id="summary">' in page
+    assert page.count("<svg") == 1 and "sib200 / en (acc) *" in page  # the forest plot, inline
+    assert html.escape(cmp.CI_METHOD) in page and "not a normal approximation" in page
+    assert "bad|hash\nsecond line" in page  # the not-compared reason, as text
+    assert "<script" not in page and not re.search(r'\b(src|href)="(?!#)', page)
+    assert "Content-Security-Policy" in page and not re.search(r"https?://", page)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_html_page_escapes_every_run_string(tmp_path):
+    hostile = "<img src=x onerror=alert(1)>"
+    a = write_run(tmp_path / "a", hostile, {("sib200", "en"): binary({1, 2}), ("sib200", "de"): binary({1})})
+    b = write_run(tmp_path / "b", "beta", {("sib200", "en"): binary({1, 2, 3}), ("sib200", "de"): binary({1})},
+                  prompt_hashes={("sib200", "de"): "</td><script>alert(2)</script>"})
+    page = cmp.compare(a, b).to_html()
+    assert "<img" not in page and "<script" not in page
+    assert page.count("&lt;img src=x onerror=alert(1)&gt;") >= 3  # title, heading, run folder, forest plot
+    assert "&lt;/td&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in page
