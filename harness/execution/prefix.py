@@ -2,16 +2,31 @@
 
 lm-eval scores each option as a separate full-context request: an item with 7 options runs its
 context through the model 7 times. Here the context is run once, its key/value cache is copied to
-every option, and all options are scored in one batch from it. Tokenization is lm-eval's own
-(``HFLM._encode_pair``: trailing spaces move from the context into the continuation; the context
-is encoded alone, the continuation is what the whole string adds), so the log-likelihoods are
-those lm-eval computes, up to float rounding (checked in the tests and the benchmark).
+every option, and all options are scored in one batch from it. Several items go through the model
+together (``score_batch``): their contexts in one left-padded pass, then every option of every item in
+one right-padded pass from the copied caches; the attention mask hides the padding and the position ids
+count only real tokens, so each option sees exactly what it would see alone. ``plan`` chooses, item by
+item, between this path and lm-eval's plain (context + option) requests, and cuts the batches, by a cost
+model of padded token positions and model calls.
 
-Backends other than a causal `hf` model, and requests longer than the model's window (which
-lm-eval truncates from the left), go through the plain per-request path.
+Tokenization is lm-eval's own (``HFLM._encode_pair``: trailing spaces move from the context into the
+continuation; the context is encoded alone, the continuation is what the whole string adds), so the
+log-likelihoods are those lm-eval computes, up to float rounding (checked in the tests and the benchmark).
+
+Backends other than a causal `hf` model, and requests longer than the model's window (which lm-eval
+truncates from the left), go through the plain per-request path.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Cost model of one forward call on a CPU, in token positions: a call costs CALL_COST positions of work
+# besides the positions it runs (padding included). Measured with SmolLM2-135M on 2 cores (bench/vs_lmeval.py):
+# ~3.5 ms per position, ~25 ms per call of fixed cost (30 layers of Python and kernel launches).
+CALL_COST = 8
+BATCH_POSITIONS = 4096  # at most this many padded positions in one pass (bounds memory: logits are vocab-wide)
+BATCH_ITEMS = 32
 
 
 def supported(lm) -> bool:
@@ -28,43 +43,114 @@ def encode(lm, context: str, continuation: str) -> tuple[list[int], list[int]]:
     return lm._encode_pair(context, continuation)
 
 
-def score_options(lm, context: str, continuations: list[str]) -> tuple[list[tuple[float, bool]], int] | None:
-    """(log-likelihood, is_greedy) for each continuation after one shared context, and the number of
-    token positions run through the model; None when this request needs the plain path."""
-    import torch
-    import torch.nn.functional as F
+@dataclass(frozen=True)
+class Item:
+    """One context with its options, tokenized as lm-eval tokenizes them."""
 
+    prefix: list[int]
+    options: list[list[int]]
+
+    @property
+    def rest(self) -> int:
+        """Option positions run after the context (an option's last token is only predicted)."""
+        return max(len(o) for o in self.options) - 1
+
+    def shared_cost(self) -> int:
+        """Positions and calls of scoring this item alone on the shared-prefix path."""
+        return len(self.prefix) + len(self.options) * self.rest + CALL_COST * (2 if self.rest else 1)
+
+    def plain_cost(self) -> int:
+        """The same for lm-eval's path: one padded batch of (context + option) requests."""
+        return len(self.options) * (len(self.prefix) + max(len(o) for o in self.options)) + CALL_COST
+
+
+def tokenize(lm, context: str, continuations: list[str]) -> Item | None:
+    """The item, or None when it cannot take the shared-prefix path (the contexts tokenize differently, an
+    option is empty, or context + option exceed the model's window)."""
     encoded = [encode(lm, context, c) for c in continuations]
     prefix = encoded[0][0]
     if any(ctx != prefix for ctx, _ in encoded) or any(not cont for _, cont in encoded):
         return None
-    longest = max(len(cont) for _, cont in encoded)
-    if len(prefix) + longest > lm.max_length:
-        return None
-    model = lm.model
-    device = lm.device
+    item = Item(prefix, [cont for _, cont in encoded])
+    return item if len(prefix) + item.rest + 1 <= lm.max_length else None
+
+
+def batch_cost(items: list[Item]) -> int:
+    """Padded positions of ``score_batch`` on these items, plus its calls."""
+    prefix = max(len(i.prefix) for i in items)
+    rest = max(i.rest for i in items)
+    options = sum(len(i.options) for i in items)
+    return len(items) * prefix + options * rest + CALL_COST * (2 if rest else 1)
+
+
+def plan(items: list[Item]) -> list[list[int]]:
+    """Batches of item indices for ``score_batch``: items sorted by context length and cut where the summed
+    ``batch_cost`` is lowest (dynamic programming over the cut points), each batch within ``BATCH_ITEMS`` items
+    and ``BATCH_POSITIONS`` padded positions per pass unless it holds one item."""
+    order = sorted(range(len(items)), key=lambda i: (len(items[i].prefix), i))
+    best = [0] + [None] * len(order)
+    cut = [0] * (len(order) + 1)
+    for end in range(1, len(order) + 1):
+        for start in range(max(0, end - BATCH_ITEMS), end):
+            chosen = [items[i] for i in order[start:end]]
+            prefix = max(len(i.prefix) for i in chosen)
+            options = sum(len(i.options) for i in chosen)
+            rest = max(i.rest for i in chosen)
+            if end - start > 1 and max(len(chosen) * prefix, options * (prefix + rest)) > BATCH_POSITIONS:
+                continue
+            cost = best[start] + batch_cost(chosen)
+            if best[end] is None or cost < best[end]:
+                best[end], cut[end] = cost, start
+    batches, end = [], len(order)
+    while end > 0:
+        batches.append(order[cut[end]:end])
+        end = cut[end]
+    return batches[::-1]
+
+
+def score_batch(lm, items: list[Item]) -> list[list[tuple[float, bool]]]:
+    """(log-likelihood, is_greedy) of every option of every item: one pass over the left-padded contexts, the
+    cache rows copied to each item's options, one pass over the right-padded options."""
+    import torch
+    import torch.nn.functional as F
+
+    model, device = lm.model, lm.device
+    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
+    width = max(len(i.prefix) for i in items)
+    ids = torch.tensor([[pad] * (width - len(i.prefix)) + i.prefix for i in items], device=device)
+    mask = torch.tensor([[0] * (width - len(i.prefix)) + [1] * len(i.prefix) for i in items], device=device)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    rest = max(i.rest for i in items)
     with torch.no_grad():
-        first = model(torch.tensor([prefix], device=device), use_cache=True, logits_to_keep=1)
-        head = F.log_softmax(first.logits[0, -1].float(), dim=-1)
-        tokens = len(prefix)
-        rest = longest - 1
-        tail = None
-        if rest > 0:
+        first = model(ids, attention_mask=mask, position_ids=positions, use_cache=bool(rest), logits_to_keep=1)
+        heads = F.log_softmax(first.logits[:, -1].float(), dim=-1)
+        tails = None
+        if rest:
+            owner = [n for n, item in enumerate(items) for _ in item.options]
             cache = first.cache  # transformers' Cache API (``past_key_values`` is gone in transformers 5.40)
-            cache.batch_repeat_interleave(len(continuations))
-            pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
+            cache.batch_select_indices(torch.tensor(owner, device=device))
+            options = [o for item in items for o in item.options]
             # right padding: a causal model never lets a later (padded) position change an earlier one
-            batch = [cont[:-1] + [pad] * (rest - (len(cont) - 1)) for _, cont in encoded]
-            out = model(torch.tensor(batch, device=device), cache=cache, use_cache=False)
-            tail = F.log_softmax(out.logits.float(), dim=-1)
-            tokens += len(continuations) * rest
-    results = []
-    for i, (_, cont) in enumerate(encoded):
-        logprob = head[cont[0]].item()
-        greedy = int(head.argmax()) == cont[0]
-        for j in range(1, len(cont)):
-            row = tail[i, j - 1]
-            logprob += row[cont[j]].item()
-            greedy = greedy and int(row.argmax()) == cont[j]
-        results.append((logprob, greedy))
-    return results, tokens
+            batch = torch.tensor([o[:-1] + [pad] * (rest - len(o) + 1) for o in options], device=device)
+            option_mask = torch.tensor([[1] * (len(o) - 1) + [0] * (rest - len(o) + 1) for o in options],
+                                       device=device)
+            full_mask = torch.cat([mask[owner], option_mask], dim=1)
+            starts = torch.tensor([len(items[n].prefix) for n in owner], device=device)
+            option_positions = starts[:, None] + torch.arange(rest, device=device)[None, :]
+            out = model(batch, attention_mask=full_mask, position_ids=option_positions, cache=cache,
+                        use_cache=False)
+            tails = F.log_softmax(out.logits.float(), dim=-1)
+    results, row = [], 0
+    for n, item in enumerate(items):
+        scored = []
+        for option in item.options:
+            logprob = heads[n, option[0]].item()
+            greedy = int(heads[n].argmax()) == option[0]
+            for j in range(1, len(option)):
+                logits = tails[row, j - 1]
+                logprob += logits[option[j]].item()
+                greedy = greedy and int(logits.argmax()) == option[j]
+            scored.append((logprob, greedy))
+            row += 1
+        results.append(scored)
+    return results

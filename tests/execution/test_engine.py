@@ -6,6 +6,7 @@ import pytest
 from harness.execution import models
 from harness.execution.cache import ResponseCache, model_key
 from harness.execution.engine import Engine
+from harness.execution import prefix
 from harness.execution.prefix import encode
 
 pytestmark = pytest.mark.slow
@@ -37,7 +38,8 @@ def test_shared_prefix_equals_lm_evals_own_path(lm):
     for group_a, group_b in zip(a, b):
         for (ll_a, greedy_a), (ll_b, greedy_b) in zip(group_a, group_b):
             assert abs(ll_a - ll_b) < 1e-4 and greedy_a == greedy_b
-    assert shared.counts.paths == {"shared-prefix": 10, "plain": 2}
+    # the empty-context item shares one token: its two options are cheaper as plain requests (prefix.Item's costs)
+    assert shared.counts.paths == {"shared-prefix": 8, "plain": 4}
     assert plain.counts.paths == {"plain": 12}
     assert shared.counts.forward_tokens < plain.counts.forward_tokens
     # a SIB-200-shaped item: one context, five options: one pass over the context, then the options' tokens but
@@ -50,6 +52,36 @@ def test_shared_prefix_equals_lm_evals_own_path(lm):
     longest = max(len(option) for _, option in encoded)
     assert sib_shared.counts.forward_tokens == len(encoded[0][0]) + len(encoded) * (longest - 1)
     assert sib_shared.counts.forward_tokens < sib_plain.counts.forward_tokens
+
+
+def test_batched_shared_prefix_equals_one_item_at_a_time_and_lm_eval(lm):
+    """Items of different context lengths, scripts and option counts in one padded batch: each option's
+    log-likelihood and greedy flag are those of the item scored alone and of lm-eval's own path."""
+    model, _ = lm
+    groups = [*GROUPS[:2],
+              [("Premise: The glass fell off the table. What happened as a result?", c)
+               for c in (" It broke into pieces.", " It flew away.")],
+              [("Question: 2 + 2 =", c) for c in (" 4", " 5", " four", " 22")]]
+    items = [prefix.tokenize(model, group[0][0], [c for _, c in group]) for group in groups]
+    assert all(item is not None for item in items)
+    assert len({len(item.prefix) for item in items}) == len(items)  # the batch really pads
+    together = prefix.score_batch(model, items)
+    alone = [prefix.score_batch(model, [item])[0] for item in items]
+    reference = Engine(model, None, shared_prefix=False).loglikelihood(groups)
+    for batched, single, ref in zip(together, alone, reference):
+        for (ll_a, g_a), (ll_b, g_b), (ll_c, g_c) in zip(batched, single, ref):
+            assert abs(ll_a - ll_b) < 1e-4 and abs(ll_a - ll_c) < 1e-4 and g_a == g_b == g_c
+    engine = Engine(model, None, shared_prefix=True)
+    engine.loglikelihood(groups)
+    assert engine.counts.paths == {"shared-prefix": sum(len(g) for g in groups)}
+    # per batch the plan cuts, one pass over its contexts and one over all its options
+    calls = []
+    handle = model.model.register_forward_pre_hook(lambda *a, **k: calls.append(1), with_kwargs=True)
+    try:
+        Engine(model, None, shared_prefix=True).loglikelihood(groups)
+    finally:
+        handle.remove()
+    assert len(calls) == 2 * len(prefix.plan(items)) < 2 * len(items)
 
 
 def test_forward_tokens_are_the_positions_the_model_ran_padding_included(lm):
