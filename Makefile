@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 OCTOGLOT_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data))
 export OCTOGLOT_DATA
 
-.PHONY: install install-test demo test reports
+.PHONY: install install-test demo test reports screenshots
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -63,3 +63,7 @@ reports: install
 	$(BIN)/octoglot compare runs/reports/smollm2-* runs/reports/gemma3-270m-* > reports/quick/compare.md
 	$(BIN)/octoglot compare runs/reports/smollm2-* runs/reports/gemma3-270m-* --format html \
 		--png reports/quick/forest.png > reports/quick/compare.html
+
+# The README's pictures of the explorer (headless Chromium, a test dependency), from the report `make reports` wrote.
+screenshots: install-test
+	$(BIN)/python reports/screenshots.py reports/quick
