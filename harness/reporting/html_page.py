@@ -4,6 +4,7 @@ Inline CSS and JavaScript only: no CDN, no fonts, no requests (a Content-Securit
 Every string that comes from a run (model labels, folders, arguments, notes) goes through ``html.escape``; no run
 data is embedded in a script block: the sorting script reads the numbers from ``data-sort`` attributes.
 Clicking a column header sorts the rows by it (numbers: best first, then the other way; no score stays last).
+Every score cell links into the sample explorer (``explorer.html``, ``explorer``) filtered to its samples.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from html import escape
 
 from harness.core.languages import ordered
 from harness.core.tokens import format_length
-from harness.reporting import long_context, tool_calls
+from harness.reporting import explorer, long_context, tool_calls
 from harness.reporting.leaderboard import (AVERAGE_CI, INSTRUCTIONS, OUTCOME_ORDER, OUTCOMES, SCALE, VS_ENGLISH,
                                            Leaderboard, Table)
 
@@ -32,6 +33,8 @@ thead th[aria-sort=ascending]::after { content: " \\25B2"; }
 tbody th { text-align: left; font-weight: normal; }
 .ci { color: #666; font-size: 11px; }
 .rank { font-weight: bold; }
+td a { color: inherit; text-decoration: none; }
+td a:hover { text-decoration: underline; }
 .mark { color: #b00; font-weight: bold; }
 .panels { display: flex; flex-wrap: wrap; gap: 1em; }
 table.heat td { min-width: 2.2em; text-align: center; }
@@ -77,7 +80,17 @@ def _colour(value: float) -> str:
     return f"background: hsl({hue:.0f}, 70%, 75%)"
 
 
-def _cell(row, heat: bool) -> str:
+def explorer_href(table: Table, model: str, column: str) -> str:
+    """The explorer filtered to the samples behind a cell: its model, and the task and language the table's key
+    and column name (a mean over languages or over tasks leaves that one open)."""
+    kind, _, key = table.key.partition(":")
+    value = None if column in ("mean", "overall") else column
+    task, lang = {"task": (key, value), "lang": (value, key), "overall": (value, None),
+                  "languages": (None, value)}.get(kind, (None, None))
+    return explorer.link(model, task, lang)
+
+
+def _cell(row, heat: bool, href: str | None = None) -> str:
     if row is None:
         return '<td data-sort="">–</td>'
     parts = [f"{row.value:.1f}"]
@@ -89,7 +102,10 @@ def _cell(row, heat: bool) -> str:
         parts.append(f'<span class="mark">{escape(row.mark)}</span>')
     style = f' style="{_colour(row.value)}"' if heat else ""
     title = f' title="{escape(row.note)}"' if row.note else ""
-    return f'<td data-sort="{row.value:.6f}"{style}{title}>{" ".join(parts)}</td>'
+    text = " ".join(parts)
+    if href is not None:
+        text = f'<a href="{escape(href)}">{text}</a>'
+    return f'<td data-sort="{row.value:.6f}"{style}{title}>{text}</td>'
 
 
 def table_html(table: Table, heat: bool = False) -> str:
@@ -97,7 +113,7 @@ def table_html(table: Table, heat: bool = False) -> str:
     head = '<th data-type="text">model</th>' + "".join(f'<th data-type="num">{escape(c)}</th>' for c in table.columns)
     body = []
     for model in table.models:
-        row = "".join(_cell(cells.get((model, c)), heat) for c in table.columns)
+        row = "".join(_cell(cells.get((model, c)), heat, explorer_href(table, model, c)) for c in table.columns)
         body.append(f'<tr><th scope="row">{escape(model)}</th>{row}</tr>')
     return (f'<table class="sortable" id="{escape(table.key)}">\n<caption>{escape(table.caption)}</caption>\n'
             f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>")
@@ -222,7 +238,8 @@ def render(board: Leaderboard) -> str:
 <h1>octoglot leaderboard</h1>
 <p>{escape(SCALE)} {escape(AVERAGE_CI)} Click a column header to sort.</p>
 <nav><a href="#s-overall">overall</a> <a href="#s-languages">heatmap</a> | tasks: {links(board.by_task.values())}
-| languages: {links(board.by_lang.values())} | <a href="#notes">notes</a> <a href="#s-runs">runs</a></nav>
+| languages: {links(board.by_lang.values())} | <a href="#notes">notes</a> <a href="#s-runs">runs</a>
+| <a href="{explorer.PAGE}">sample explorer</a></nav>
 <h2>Overall</h2>
 {_section(board.overall)}
 <h2>Heatmap: model × language</h2>

@@ -1,5 +1,6 @@
 """The leaderboard's files: ``leaderboard.md``, ``.csv``, ``.json``, ``.tex``, ``index.html`` and ``heatmap.png``;
-with long-context runs, one ``context-NN-<model>-<task>.png`` length × depth heatmap per model and task."""
+with long-context runs, one ``context-NN-<model>-<task>.png`` length × depth heatmap per model and task; and
+``explorer.html``, every sample of every run (``explorer``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import math
 import sys
 from pathlib import Path
 
-from harness.reporting import html_page, long_context, tool_calls
+from harness.reporting import explorer, html_page, long_context, tool_calls
 from harness.reporting.leaderboard import (AVERAGE_CI, COLUMNS, INSTRUCTIONS, LEGEND, OUTCOME_ORDER, OUTCOMES, SCALE,
                                            VS_ENGLISH, Leaderboard, Table, build)
 from harness.reporting.markdown import md_escape, md_table
@@ -189,7 +190,8 @@ def figures_markdown(board: Leaderboard) -> list[str]:
 
 
 def write(board: Leaderboard, out: Path) -> list[Path]:
-    """Write leaderboard.md, .csv, .json, .tex, index.html and heatmap.png into ``out``; returns their paths."""
+    """Write leaderboard.md, .csv, .json, .tex, index.html, heatmap.png (and the long-context heatmaps) and
+    explorer.html (every sample, ``explorer``) into ``out``; returns their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "leaderboard.tex",
@@ -205,6 +207,8 @@ def write(board: Leaderboard, out: Path) -> list[Path]:
             long_context.heatmap_png(board.context["depths"], model, task, out / name)
             paths.append(out / name)
     paths += figure_pngs(board, out)
+    paths.append(out / explorer.PAGE)
+    paths[-1].write_text(explorer.page([Path(folder) for folder in board.runs["folder"]]), encoding="utf-8")
     return paths
 
 

@@ -75,7 +75,7 @@ def test_page_is_self_contained(report):
     _, page = report
     text = page.read_text(encoding="utf-8")
     assert not re.search(r"https?://", text)
-    assert not re.search(r'\b(src|href)="(?!#)', text)  # only in-page links
+    assert not re.search(r'\b(src|href)="(?!#|explorer\.html[#"])', text)  # in-page links and the sample explorer
     assert text.count("<script") == 1
 
 

@@ -222,6 +222,7 @@ def test_all_six_files_are_written(three, tmp_path):
     paths = writers.write(board, tmp_path / "report")
     assert [p.name for p in paths][:6] == ["leaderboard.md", "leaderboard.csv", "leaderboard.json", "leaderboard.tex",
                                        "index.html", "heatmap.png"]
+    assert paths[-1].name == "explorer.html"  # every sample (tests/reporting/test_explorer.py)
     assert all(p.is_file() and p.stat().st_size > 0 for p in paths)
     assert paths[5].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads(paths[2].read_text(encoding="utf-8"))
@@ -251,7 +252,9 @@ def test_real_run(real_sib_run, tmp_path):
     assert sib.columns == [*acc, "mean"] and sib.models == ["smollm2"]
     assert sib.values().loc["smollm2", "en"] == pytest.approx(100 * acc["en"])
     assert cell(board.overall, "smollm2", "overall").value == pytest.approx(100 * sum(acc.values()) / len(acc))
-    assert len(writers.write(board, tmp_path)) >= 6  # the six files, then the figures (figures.task_scores)
+    paths = writers.write(board, tmp_path)
+    assert len(paths) >= 6  # the six files, then the figures (figures.task_scores)
+    assert paths[-1].name == "explorer.html"
 
 
 def test_a_cell_with_model_errors_shows_the_count_and_is_not_ranked_or_averaged(tmp_path):
