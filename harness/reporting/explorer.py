@@ -18,14 +18,16 @@ Outcome of a sample (the outcome filter), decided here, the first rule that appl
   metric ``lang_fidelity`` is 0. The worker records ``lang_fidelity`` exactly when a sample names its answer
   language (English for translations into English; none for answers in code or tool calls), so which language was
   expected is read from the run, never decided here;
-- ``scored``: the task's primary metric is a corpus metric (chrF++, BLEU): no right or wrong per sample;
+- ``scored``: the task's primary metric is a corpus metric (chrF++, BLEU) and the run records no per-sample 0/1
+  metric for the task besides ``lang_fidelity``: no right or wrong per sample;
 - ``unscored``: the record has no value of the primary metric (an item broken in the data: never scored);
 - ``correct`` / ``wrong``: the primary metric has its best value (binary: 1; continuous, e.g. F1: full marks, the
   metric's scale; 0 where lower is better) or not.
 
-Tasks whose runs record a corpus primary metric (chrF++, BLEU, and today also IFEval's ``ifeval`` and BFCL's
-``bfcl``, averages over instructions or categories) are ``scored``; their per-sample metrics (``prompt_strict``,
-``accuracy``) show with every sample.
+Tasks whose corpus primary metric averages per-sample verdicts (IFEval's ``ifeval`` over instructions, BFCL's
+``bfcl`` over categories) are judged by their first per-sample 0/1 metric as the run lists them (``verdict_metric``:
+IFEval's ``prompt_strict``, BFCL's ``accuracy``); translation tasks, whose only 0/1 metric is ``lang_fidelity``, are
+``scored``. Every per-sample metric shows with every sample.
 
 Long texts are cut in the middle, head and tail kept, with a marker naming the file that holds the whole text:
 responses, targets and other texts beyond ``TEXT_CAP`` characters, prompts and choices beyond ``PROMPT_CAP``
@@ -55,9 +57,11 @@ PAGE = "explorer.html"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 ABOUT = (
     "Every sample of every run. Outcome: correct or wrong by the task's primary metric (continuous metrics such as "
-    "F1: correct only with full marks); error: the model failed (never scored); other language: the answer was "
-    "expected in a language and the detector saw another one; scored: the primary metric is a corpus metric "
-    "(chrF++, BLEU), no right or wrong per sample; unscored: no value of the primary metric (an item broken in "
+    "F1: correct only with full marks; where the primary metric averages per-sample verdicts, as IFEval's and "
+    "BFCL's do, by the first per-sample 0/1 metric: prompt_strict, accuracy); error: the model failed (never "
+    "scored); other language: the answer was expected in a language and the detector saw another one; scored: the "
+    "primary metric is a corpus metric (chrF++, BLEU), no right or wrong per sample; unscored: no value of the "
+    "primary metric (an item broken in "
     f"the data). Texts longer than {TEXT_CAP:,} characters (prompts and choices: {PROMPT_CAP:,}) are cut in the "
     "middle with a marker naming the sample file that holds the whole text. Click an item id for the same item in "
     "every language and model. The search matches id, prompt, response, target and extracted answer, ignoring case.")
@@ -66,8 +70,24 @@ ABOUT = (
 # ---------------------------------------------------------------- one sample
 
 
+def verdict_metric(run: Run, task: str) -> tuple[str | None, dict | None]:
+    """The metric that says right or wrong per sample, with its facts: the primary metric, or where that is a
+    corpus metric the run's first other 0/1 metric of the task but ``lang_fidelity`` (module docstring)."""
+    primary = run.primary(task)
+    facts = run.facts(task, primary) if primary else None
+    if facts is None or facts["kind"] != "corpus":
+        return primary, facts
+    names = dict.fromkeys(s["metric"] for s in run.scores if s["task"] == task)
+    for name in names:
+        other = run.facts(task, name)
+        if name != "lang_fidelity" and other and other["kind"] == "binary":
+            return name, other
+    return primary, facts
+
+
 def outcome(record: dict, facts: dict | None, primary: str | None) -> str:
-    """The sample's outcome (module docstring): error, other language, scored, unscored, correct or wrong."""
+    """The sample's outcome (module docstring): error, other language, scored, unscored, correct or wrong.
+    ``primary``/``facts``: the metric that judges the sample (``verdict_metric``) and its facts."""
     metrics = record.get("metrics") or {}
     if record.get("error"):
         return ERROR
@@ -159,14 +179,14 @@ class _Builder:
 
     def unit(self, run_index: int, run: Run, task: str, lang: str) -> None:
         primary = run.primary(task)
-        facts = run.facts(task, primary) if primary else None
+        judge, facts = verdict_metric(run, task)
         info = self.tasks.setdefault(task, {"name": task, "parallel": False, "primary": primary})
         info["parallel"] = info["parallel"] or run.parallel(task)
         self.langs.add(lang)
         where = f"samples/{lang}/{task}.jsonl of run {run.path.name}"
         loglikelihood = run.units.get((task, lang), {}).get("kind") == "loglikelihood"
         for record in run.samples(task, lang):
-            self.sample(run_index, task, lang, record, outcome(record, facts, primary), where, loglikelihood)
+            self.sample(run_index, task, lang, record, outcome(record, facts, judge), where, loglikelihood)
 
     def sample(self, run_index: int, task: str, lang: str, record: dict, verdict: str, where: str,
                loglikelihood: bool) -> None:

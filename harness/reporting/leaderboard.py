@@ -337,7 +337,9 @@ def build(run_dirs: list[Path]) -> Leaderboard:
     if lower:
         notes.append(f"Lower is better for {', '.join(lower)}: left out of the averages over tasks.")
     lang_means = _mean(comparable[comparable["higher"]], "lang", "task", "tasks", draws)
-    overall = _mean(task_means[task_means["higher"]].assign(all="overall"), "all", "task", "tasks", draws)
+    # astype(bool): an empty object column would otherwise be read as a list of column names
+    overall = _mean(task_means[task_means["higher"].astype(bool)].assign(all="overall"), "all", "task", "tasks",
+                    draws)
 
     ranked = overall.assign(unranked=overall["mark"] != "").sort_values(["unranked", "value"],
                                                                          ascending=[True, False])

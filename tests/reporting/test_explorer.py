@@ -460,3 +460,27 @@ def test_hostile_text_stays_inert(driver, hostile):
     choose(driver, "f-outcome", explorer.CORRECT)
     assert count(driver) == 0 and pwned(driver) is None
     assert driver.find_elements(By.TAG_NAME, "img") == []
+
+
+def test_a_corpus_primary_metric_with_per_sample_verdicts_is_judged_by_them(tmp_path):
+    """IFEval's primary metric averages four per-sample verdicts (a corpus metric): its samples are right or wrong
+    by the first 0/1 metric the run lists (prompt_strict); a translation's only 0/1 metric is lang_fidelity, so its
+    samples stay 'scored'."""
+    from harness.reporting.runs import Run
+
+    scores = [{"task": "ifeval", "lang": "de", "metric": "ifeval", "kind": "corpus", "scale": 1,
+               "higher_is_better": True, "primary": True, "value": 0.5},
+              {"task": "ifeval", "lang": "de", "metric": "prompt_strict", "kind": "binary", "scale": 1,
+               "higher_is_better": True, "primary": False, "value": 0.5},
+              {"task": "flores_en_xx", "lang": "de", "metric": "chrf++", "kind": "corpus", "scale": 100,
+               "higher_is_better": True, "primary": True, "value": 40.0},
+              {"task": "flores_en_xx", "lang": "de", "metric": "lang_fidelity", "kind": "binary", "scale": 1,
+               "higher_is_better": True, "primary": False, "value": 1.0}]
+    run = Run(tmp_path, {}, scores)
+    name, facts = explorer.verdict_metric(run, "ifeval")
+    assert name == "prompt_strict" and facts["kind"] == "binary"
+    assert explorer.outcome({"metrics": {"ifeval": 0.75, "prompt_strict": 1.0}}, facts, name) == "correct"
+    assert explorer.outcome({"metrics": {"ifeval": 0.75, "prompt_strict": 0.0}}, facts, name) == "wrong"
+    name, facts = explorer.verdict_metric(run, "flores_en_xx")
+    assert name == "chrf++"
+    assert explorer.outcome({"metrics": {"lang_fidelity": 1.0}, "statistics": {}}, facts, name) == "scored"

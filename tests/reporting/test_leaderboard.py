@@ -375,3 +375,13 @@ def test_corpus_cells_are_drawn_over_their_segments(tmp_path):
                                                                                                         "de"))
     assert (mean.ci_low, mean.ci_high) == pytest.approx(statistics.percentile_interval(expected, 0.0, 100.0))
     assert mean.ci_low < value < mean.ci_high
+
+
+def test_every_cell_with_model_errors_still_gives_every_file(tmp_path):
+    """Nothing comparable (every cell ✗): the per-task tables show the cells, no average is made, every file is
+    written (this crashed: an empty column of flags was read as a list of column names)."""
+    run = write_run(tmp_path, "a", "alpha", ALPHA, errors={key: 1 for key in ALPHA})
+    board = leaderboard.build([run])
+    assert board.overall.columns == [] and board.by_task["sib200"].display().loc["alpha", "en"].endswith("✗")
+    paths = writers.write(board, tmp_path / "out")
+    assert all(path.is_file() for path in paths) and paths[-1].name == "explorer.html"
