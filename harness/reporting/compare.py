@@ -38,7 +38,6 @@ import argparse
 import json
 import math
 import sys
-import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -51,10 +50,9 @@ from harness.core.errors import OctoglotError
 from harness.core.languages import ordered
 from harness.reporting import consistency, figures
 from harness.reporting.markdown import md_table
-from harness.reporting.runs import Run, load_run, mismatch
+from harness.reporting.runs import Run, corpus_scorer, load_run, mismatch
 from harness.scoring import statistics as stats
 from harness.scoring.statistics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
-from harness.tasks.registry import all_tasks
 
 ALPHA = 0.05
 VERDICTS = ("A better", "B better", "no significant difference", "not compared")
@@ -427,14 +425,6 @@ def _statistics(run: Run, task: str, lang: str, metric: str, records: list[dict]
     return [r["statistics"][metric] for r in records]
 
 
-def _corpus_scorer(task: str, metric: str):
-    """The corpus score of summed statistics, from the family that declares the metric (a run stores the
-    statistics and the metric's facts, not code); None when no installed family declares it."""
-    known = all_tasks().get(task)
-    declared = next((m for m in known.metrics if m.name == metric), None) if known else None
-    return declared.from_statistics if declared is not None and declared.kind == "corpus" else None
-
-
 def _compare_cell(a: Run, b: Run, task: str, lang: str, resamples: int, seed: int) -> Cell:
     metric = a.primary(task)
     errors = {"errors_a": a.n_errors(task, lang), "errors_b": b.n_errors(task, lang)}
@@ -463,14 +453,15 @@ def _compare_cell(a: Run, b: Run, task: str, lang: str, resamples: int, seed: in
         if differing:
             return Cell(task, lang, metric, reason=f"reference differs for {len(differing)} item(s) "
                                                    f"(first: id '{differing[0]}')", **errors)
-        score_fn = _corpus_scorer(task, metric)
+        score_fn = corpus_scorer(task, metric)
         if score_fn is None:
             return Cell(task, lang, metric, reason=f"corpus metric {metric} of a task no installed family declares "
                                                    "(name its module in $OCTOGLOT_FAMILIES)", **errors)
         stats_a = _statistics(a, task, lang, metric, [recs_a[i] for i in ids])
         stats_b = _statistics(b, task, lang, metric, [recs_b[i] for i in ids])
         result = stats.paired_bootstrap(stats_a, stats_b, score_fn, resamples=resamples, seed=seed)
-        draws = stats.paired_bootstrap(stats_a, stats_b, score_fn, resamples=resamples, seed=cell_seed(task, lang))
+        draws = stats.paired_bootstrap(stats_a, stats_b, score_fn, resamples=resamples,
+                                       seed=stats.cell_seed(task, lang))
         signature = next((s.get("signature") for s in a.scores if s["task"] == task and s["lang"] == lang
                           and s["metric"] == metric), None) or _format_1_signature(a, task, lang, metric)
         return Cell(task, lang, metric, "paired bootstrap", len(ids), result["score_a"], result["score_b"],
@@ -487,23 +478,17 @@ def _compare_cell(a: Run, b: Run, task: str, lang: str, resamples: int, seed: in
                 raise OctoglotError(f"run folder {run.path}: samples/{lang}/{task}.jsonl: {metric} must be 0 or 1, "
                                     f"got {odd}")
         result = stats.paired_binary(values_a, values_b)
-        draws = _mean_bootstrap(values_a, values_b, resamples, cell_seed(task, lang))
+        draws = _mean_bootstrap(values_a, values_b, resamples, stats.cell_seed(task, lang))
         return Cell(task, lang, metric, "mcnemar", len(ids), score_a, score_b, score_b - score_a, result["p_value"],
                     draws=draws["draws"], detail={"b": result["b"], "c": result["c"],
                                                   "ci95": _clip(draws["ci95"], facts["scale"]),
                                                   "ci": "paired bootstrap of the mean", "resamples": resamples,
-                                                  "seed": cell_seed(task, lang)}, **errors)
+                                                  "seed": stats.cell_seed(task, lang)}, **errors)
     result = _mean_bootstrap(values_a, values_b, resamples, seed)
-    draws = _mean_bootstrap(values_a, values_b, resamples, cell_seed(task, lang))
+    draws = _mean_bootstrap(values_a, values_b, resamples, stats.cell_seed(task, lang))
     return Cell(task, lang, metric, "paired bootstrap (mean)", len(ids), score_a, score_b, score_b - score_a,
                 result["p_value"], draws=draws["draws"],
                 detail={"ci95": _clip(result["ci95"], facts["scale"]), "resamples": resamples, "seed": seed}, **errors)
-
-
-def cell_seed(task: str, lang: str) -> int:
-    """The bootstrap seed of one cell's draws for the macro averages: stable across runs and Python processes
-    (crc32, not ``hash``), different per cell so that cells are resampled independently of each other."""
-    return BOOTSTRAP_SEED + zlib.crc32(f"{task}/{lang}".encode()) % 2**31
 
 
 def _mean_bootstrap(values_a: list[float], values_b: list[float], resamples: int, seed: int) -> dict:

@@ -40,7 +40,7 @@ from harness.core.languages import LANGUAGES, ordered
 from harness.reporting import long_context, tool_calls
 from harness.reporting.runs import Run, comparable_key, corpus_scorer, load_run, mismatch
 from harness.scoring import statistics
-from harness.scoring.statistics import BOOTSTRAP_SEED, Z95
+from harness.scoring.statistics import Z95
 
 if TYPE_CHECKING:
     import numpy as np
@@ -209,13 +209,6 @@ def _mark_mismatches(cells: pd.DataFrame, runs: list[Run]) -> list[str]:
 # ---------------------------------------------------------------- averages and ranks
 
 
-def cell_seed(task: str, lang: str) -> int:
-    """One seed per (task, language), the same for every model: cells are drawn independently of each other."""
-    import zlib
-
-    return BOOTSTRAP_SEED + zlib.crc32(f"{task}/{lang}".encode()) % 2**31
-
-
 def cell_draws(run: Run, row: dict) -> np.ndarray | None:
     """``RESAMPLES`` draws of one cell's score on the 0–100 scale (see ``AVERAGE_CI``), from the run's sample
     records when they hold the per-item values behind the stored score (as many scored records as the row's
@@ -223,7 +216,7 @@ def cell_draws(run: Run, row: dict) -> np.ndarray | None:
     import numpy as np
 
     task, lang, metric, kind = row["task"], row["lang"], row["metric"], row["kind"]
-    factor, seed = 100.0 / row["scale"], cell_seed(task, lang)
+    factor, seed = 100.0 / row["scale"], statistics.cell_seed(task, lang)
     records = [r for r in run.samples(task, lang) if r.get("error") is None]
     draws = None
     if kind == "corpus":

@@ -241,6 +241,14 @@ def cell_draws(kind: str, values: Sequence[float] | None = None, stats: Sequence
     return np.array([score_fn(row) for row in sums.tolist()], dtype=float)
 
 
+def cell_seed(task: str, lang: str) -> int:
+    """The seed of one (task, language) cell's draws for a macro average: stable across processes (crc32, not
+    ``hash``), different per cell so that cells are drawn independently of each other; the same for every model."""
+    import zlib
+
+    return BOOTSTRAP_SEED + zlib.crc32(f"{task}/{lang}".encode()) % 2**31
+
+
 def macro_draws(draws: Sequence[Sequence[float]]) -> np.ndarray:
     """The draws of a macro average: the mean over cells of each cell's draws, resample by resample (cells are
     resampled independently of each other)."""

@@ -14,6 +14,7 @@ from sacrebleu.metrics import CHRF
 from harness.reporting import compare as cmp
 from harness.core.errors import OctoglotError
 from harness.reporting.markdown import md_escape
+from harness.scoring import statistics
 
 
 
@@ -329,7 +330,7 @@ def test_every_tested_cell_has_a_ci_of_delta_that_contains_it(runs):
         assert low <= cell.delta <= high, (cell.task, cell.lang)
         assert -cell.scale <= low and high <= cell.scale
     en = cells_by_key(comparison)["sib200", "en"]
-    assert en.detail["ci"] == "paired bootstrap of the mean" and en.detail["seed"] == cmp.cell_seed("sib200", "en")
+    assert en.detail["ci"] == "paired bootstrap of the mean" and en.detail["seed"] == statistics.cell_seed("sib200", "en")
     assert en.p_value == 2 / 4096  # the p-value stays McNemar's
 
 
@@ -354,8 +355,8 @@ def test_macro_averages_per_task_and_overall_in_points(runs):
     for macro in comparison.macro:
         assert -100 <= macro.ci95[0] < macro.delta < macro.ci95[1] <= 100
     # the cells' draws are independent: a seed per cell, stable across processes
-    assert len({cmp.cell_seed(c.task, c.lang) for c in comparison.tested}) == 4
-    assert cmp.cell_seed("sib200", "en") == 12345 + 1703098627  # crc32(b"sib200/en"), below 2**31
+    assert len({statistics.cell_seed(c.task, c.lang) for c in comparison.tested}) == 4
+    assert statistics.cell_seed("sib200", "en") == 12345 + 1703098627  # crc32(b"sib200/en"), below 2**31
 
 
 def test_a_macro_interval_is_as_asymmetric_as_its_draws_not_a_normal_approximation(tmp_path):
