@@ -193,7 +193,9 @@ def _context_html(board: Leaderboard) -> str:
     if names:
         parts.append(f"<p>{escape(long_context.HEATMAP)}</p>")
     depths = context["depths"]
-    for model, task, name in names:
+    from harness.reporting import figures
+
+    for index, (model, task, name) in enumerate(names):
         frame = depths[(depths["model"] == model) & (depths["task"] == task)]
         lengths = sorted(frame["length"].unique())
         columns = sorted(frame["depth"].unique())
@@ -213,7 +215,8 @@ def _context_html(board: Leaderboard) -> str:
                           f"</th>{head}</tr></thead><tbody>{body}</tbody></table>")
         parts.append(f"<h3>{escape(model)}: {escape(task)}, length × depth</h3>"
                      f'<div class="panels">{"".join(panels)}</div>'
-                     f'<p>The same as a picture: <a href="{escape(name)}">{escape(name)}</a></p>')
+                     + figures.svg(long_context.heatmap_figure(depths, model, task), prefix=f"context{index}-")
+                     + f'<p>The same picture as a file: <a href="{escape(name)}">{escape(name)}</a></p>')
     if len(context["fertility"]):
         parts.append(f"<h3>Tokenizer fertility</h3><p>{escape(long_context.FERTILITY)}</p>"
                      + _plain_table("fertility", long_context.FERTILITY_HEADER,

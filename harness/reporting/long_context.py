@@ -27,6 +27,7 @@ from harness.scoring.statistics import wilson_interval
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
 MARGIN = 0.10  # accuracy points (0-1) below the short-context accuracy that still count as "reading"
 FLOOR = 0.25  # a short-context accuracy below this: no effective length (nothing to hold on to)
@@ -165,7 +166,13 @@ def fertility(runs: list[Run], labels: list[str]) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------ pictures
 
 def heatmap_png(depths: pd.DataFrame, model: str, task: str, path: Path) -> None:
-    """One panel per language: length (rows, shortest on top) × depth (columns), the accuracy in each cell."""
+    """``heatmap_figure`` as a PNG file."""
+    heatmap_figure(depths, model, task).savefig(path, dpi=110)
+
+
+def heatmap_figure(depths: pd.DataFrame, model: str, task: str) -> Figure:
+    """One panel per language: length (rows, shortest on top) × depth (columns), the accuracy in each cell (the
+    same figure as a PNG file and as inline SVG in index.html)."""
     import numpy as np
     from matplotlib.figure import Figure
 
@@ -188,10 +195,10 @@ def heatmap_png(depths: pd.DataFrame, model: str, task: str, path: Path) -> None
         ax.set_xticks(range(len(depth_values)), labels=[str(int(d)) for d in depth_values], fontsize=7)
     for ax in list(axes.flat)[len(langs):]:
         ax.set_visible(False)
-    fig.suptitle(f"{model}: {task}, accuracy by length × needle depth (%)")
+    fig.suptitle(f"{model}: {task}, accuracy by length × needle depth (%)".replace("$", r"\$"))  # no mathtext
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.8)
-    fig.savefig(path, dpi=110)
+    return fig
 
 
 def heatmap_names(depths: pd.DataFrame) -> list[tuple[str, str, str]]:

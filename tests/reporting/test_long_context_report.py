@@ -81,6 +81,8 @@ def test_the_report_shows_lengths_heatmaps_effective_lengths_and_fertility(conte
     assert pngs[0].name in md and "Tokenizer fertility" in md
     html = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert 'id="long-context"' in html and html.count('<table class="heat">') == 2  # en and hi panels
+    section = html.split('id="long-context"', 1)[1]  # the PNG's figure, inline as SVG
+    assert "<svg" in section and "accuracy by length × needle depth" in section
     assert re.search(r"n=1\b", html) and long_context.EFFECTIVE.split(":")[0] in html
     saved = json.loads((tmp_path / "leaderboard.json").read_text(encoding="utf-8"))
     assert len(saved["context"]["lengths"]) == 8 and saved["context"]["fertility"]
