@@ -22,9 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+from chromium import browser, missing  # noqa: E402 (bench/chromium.py, beside this script)
+
 TARGET_S = 2.0
 MODELS = ("alpha-7b", "beta-2b", "gamma-1b")
 LANGS = ("en", "de", "fr", "it", "pt", "hi", "es", "th")
@@ -99,17 +98,6 @@ def write_run(root: Path, model: int, items: int) -> Path:
     return run
 
 
-def browser(profile: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-
-
 # Each action runs synchronously in the page, then forces layout; returns milliseconds and the count shown.
 SELECT = """
 var t = performance.now(), s = document.getElementById(arguments[0]);
@@ -162,13 +150,9 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=20_000, help="at least this many samples in all")
     parser.add_argument("--out", type=Path, help="where the runs and the report go (default: a temporary folder)")
     args = parser.parse_args()
-    if not CHROMIUM.is_file() or not CHROMEDRIVER.is_file():
-        print(f"{CHROMIUM} or {CHROMEDRIVER} is missing: install chromium and chromium-driver", file=sys.stderr)
-        return 2
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        print("selenium is not installed (pip install selenium)", file=sys.stderr)
+    why = missing()
+    if why:
+        print(why, file=sys.stderr)
         return 2
 
     with tempfile.TemporaryDirectory(prefix="explorer-bench-") as scratch:

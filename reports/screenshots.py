@@ -23,9 +23,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--window-size=1400,1000"]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from chromium import browser, missing  # noqa: E402 (bench/chromium.py)
 
 
 def first_item(report: Path, task: str) -> str:
@@ -38,17 +37,6 @@ def first_item(report: Path, task: str) -> str:
             return str(json.loads(line)["id"])
     sys.exit(f"screenshots: no run folder of {report}/leaderboard.json holds samples/en/{task}.jsonl "
              "(run `make reports` first: the run folders must exist)")
-
-
-def browser(profile: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
 
 
 def shoot(driver, page: Path, fragment: str, out: Path) -> None:
@@ -67,11 +55,11 @@ def main() -> int:
     page = args.report / "explorer.html"
     if not page.is_file():
         sys.exit(f"screenshots: {page} is missing (run `make reports` first)")
-    if not CHROMIUM.is_file() or not CHROMEDRIVER.is_file():
-        sys.exit(f"screenshots: {CHROMIUM} or {CHROMEDRIVER} is missing (Debian packages chromium, chromium-driver)")
+    if missing():
+        sys.exit(f"screenshots: {missing()}")
     item = first_item(args.report, args.task)
     with tempfile.TemporaryDirectory() as profile:
-        driver = browser(Path(profile))
+        driver = browser(Path(profile), "--hide-scrollbars", "--window-size=1400,1000")
         try:
             shoot(driver, page, f"#task={quote(args.task)}&lang={quote(args.lang)}", args.report / "explorer.png")
             shoot(driver, page, f"#item={quote(item)}&in={quote(args.task)}", args.report / "explorer-parallel.png")

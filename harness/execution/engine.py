@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from typing import Callable
 
 from harness.execution import prefix
+from harness.execution.batching import cheapest_cuts
 from harness.execution.cache import ResponseCache, request_key
 
 # A generation request's draw number (``--samples``): part of the request's key, so each draw is its own request
@@ -250,23 +251,14 @@ def plan_batches(lengths: list[int], new_tokens: int, cap: int = GENERATION_BATC
     (dynamic programming over the cut points); each batch holds at most ``cap`` requests and, unless it is a
     single request, at most ``tokens`` padded prompt tokens."""
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
-    best = [0.0] + [float("inf")] * len(order)
-    cut = [0] * (len(order) + 1)
-    for end in range(1, len(order) + 1):
-        longest = lengths[order[end - 1]]
-        for start in range(max(0, end - cap), end):
-            size = end - start
-            if size > 1 and size * longest > tokens:
-                continue
-            cost = best[start] + PROMPT_TOKEN_COST * size * longest \
-                + new_tokens * (STEP_COST + SEQUENCE_STEP_COST * size)
-            if cost < best[end]:
-                best[end], cut[end] = cost, start
-    batches, end = [], len(order)
-    while end > 0:
-        batches.append(order[cut[end]:end])
-        end = cut[end]
-    return batches[::-1]
+
+    def cost(start: int, end: int) -> float | None:
+        size, longest = end - start, lengths[order[end - 1]]
+        if size > 1 and size * longest > tokens:
+            return None
+        return PROMPT_TOKEN_COST * size * longest + new_tokens * (STEP_COST + SEQUENCE_STEP_COST * size)
+
+    return [order[start:end] for start, end in cheapest_cuts(len(order), cost, cap)]
 
 
 def generate_until(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:

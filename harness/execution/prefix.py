@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.execution.batching import cheapest_cuts
+
 # Cost model of one forward call on a CPU, in token positions: a call costs CALL_COST positions of work
 # besides the positions it runs (padding included). Measured with SmolLM2-135M on 2 cores (bench/vs_lmeval.py):
 # ~3.5 ms per position, ~25 ms per call of fixed cost (30 layers of Python and kernel launches).
@@ -88,24 +90,17 @@ def plan(items: list[Item]) -> list[list[int]]:
     ``batch_cost`` is lowest (dynamic programming over the cut points), each batch within ``BATCH_ITEMS`` items
     and ``BATCH_POSITIONS`` padded positions per pass unless it holds one item."""
     order = sorted(range(len(items)), key=lambda i: (len(items[i].prefix), i))
-    best = [0] + [None] * len(order)
-    cut = [0] * (len(order) + 1)
-    for end in range(1, len(order) + 1):
-        for start in range(max(0, end - BATCH_ITEMS), end):
-            chosen = [items[i] for i in order[start:end]]
-            prefix = max(len(i.prefix) for i in chosen)
-            options = sum(len(i.options) for i in chosen)
-            rest = max(i.rest for i in chosen)
-            if end - start > 1 and max(len(chosen) * prefix, options * (prefix + rest)) > BATCH_POSITIONS:
-                continue
-            cost = best[start] + batch_cost(chosen)
-            if best[end] is None or cost < best[end]:
-                best[end], cut[end] = cost, start
-    batches, end = [], len(order)
-    while end > 0:
-        batches.append(order[cut[end]:end])
-        end = cut[end]
-    return batches[::-1]
+
+    def cost(start: int, end: int) -> int | None:
+        chosen = [items[i] for i in order[start:end]]
+        prefix = max(len(i.prefix) for i in chosen)
+        options = sum(len(i.options) for i in chosen)
+        rest = max(i.rest for i in chosen)
+        if end - start > 1 and max(len(chosen) * prefix, options * (prefix + rest)) > BATCH_POSITIONS:
+            return None
+        return batch_cost(chosen)
+
+    return [order[start:end] for start, end in cheapest_cuts(len(order), cost, BATCH_ITEMS)]
 
 
 def score_batch(lm, items: list[Item]) -> list[list[tuple[float, bool]]]:
