@@ -211,7 +211,7 @@ def _mark_mismatches(cells: pd.DataFrame, runs: list[Run]) -> list[str]:
 
 def cell_draws(run: Run, row: dict) -> np.ndarray | None:
     """``RESAMPLES`` draws of one cell's score on the 0–100 scale (see ``AVERAGE_CI``), from the run's sample
-    records when they hold the per-item values behind the stored score (as many scored records as the row's
+    records when they hold the per-item values behind the stored score (as many records with the metric as the row's
     ``n``), else normal draws from the stored standard error; None when neither exists."""
     import numpy as np
 
@@ -225,8 +225,9 @@ def cell_draws(run: Run, row: dict) -> np.ndarray | None:
         if scorer is not None and stats and all(s is not None for s in stats) and len(stats) == row["n"]:
             draws = statistics.cell_draws("corpus", stats=stats, score_fn=scorer, resamples=RESAMPLES, seed=seed)
     else:
-        values = [(r.get("metrics") or {}).get(metric) for r in records]
-        if values and all(v is not None for v in values) and len(values) == row["n"]:
+        # the samples the stored score averaged: those with the metric (an item broken in the data has none)
+        values = [v for r in records if (v := (r.get("metrics") or {}).get(metric)) is not None]
+        if values and len(values) == row["n"]:
             binary = kind == "binary" and all(v in (0, 1) for v in values)
             draws = statistics.cell_draws("binary" if binary else "continuous", values, resamples=RESAMPLES,
                                           seed=seed)

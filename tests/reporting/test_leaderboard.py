@@ -385,3 +385,20 @@ def test_every_cell_with_model_errors_still_gives_every_file(tmp_path):
     assert board.overall.columns == [] and board.by_task["sib200"].display().loc["alpha", "en"].endswith("✗")
     paths = writers.write(board, tmp_path / "out")
     assert all(path.is_file() for path in paths) and paths[-1].name == "explorer.html"
+
+
+def test_a_sample_without_the_metric_is_not_one_of_the_averaged_items(tmp_path):
+    """An item broken in the data has no value of the metric: the stored score's n leaves it out, and so do the
+    average's draws (the average keeps its interval)."""
+    langs = ("en", "de")
+    broken = {"id": "9", "prompt_hash": "p", "target": 0, "metrics": {}, "error": None}
+    records = {("sib200", lang): _zero_one([1, 0]) + [broken] for lang in langs}
+    scores = {("sib200", lang): (0.5, 0.5, [0.095, 0.905]) for lang in langs}
+    run = write_run(tmp_path, "x", "x", scores, records=records)
+    # write_run sets n to the number of records; the real run counts only the two with the metric
+    results = json.loads((run / "results.json").read_text())
+    for row in results["scores"]:
+        row["n"] = 2
+    (run / "results.json").write_text(json.dumps(results))
+    mean = cell(leaderboard.build([run]).overall, "x", "sib200")
+    assert mean.value == pytest.approx(50.0) and 0.0 < mean.ci_low < 50.0 < mean.ci_high < 100.0
