@@ -1,11 +1,12 @@
 """The README's pictures of a generated report, taken in headless Chromium (``make screenshots``).
 
-    python reports/screenshots.py [REPORT_DIR] [--task mgsm] [--lang th]
+    python reports/screenshots.py [REPORT_DIR] [--task mgsm] [--lang de]
 
 Reads REPORT_DIR (default ``reports/quick``), written by ``make reports``, and writes beside its pages:
 
-- ``explorer.png``: the sample explorer filtered to one task and language (default mgsm, Thai): every answer behind
-  a leaderboard cell;
+- ``explorer.png``: the sample explorer filtered to one task and language (default mgsm): every answer behind
+  a leaderboard cell (German by default: headless Chromium on a machine without Thai or Devanagari fonts draws
+  those scripts as boxes);
 - ``explorer-parallel.png``: the parallel view of one item of that task (the first id the first run scored in
   English) across every language and model.
 
@@ -50,7 +51,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("report", nargs="?", default="reports/quick", type=Path)
     parser.add_argument("--task", default="mgsm")
-    parser.add_argument("--lang", default="th")
+    parser.add_argument("--lang", default="de")
     args = parser.parse_args()
     page = args.report / "explorer.html"
     if not page.is_file():
