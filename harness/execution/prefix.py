@@ -23,10 +23,13 @@ from dataclasses import dataclass
 
 from harness.execution.batching import cheapest_cuts
 
-# Cost model of one forward call on a CPU, in token positions: a call costs CALL_COST positions of work
-# besides the positions it runs (padding included). Measured with SmolLM2-135M on 2 cores (bench/vs_lmeval.py):
-# ~3.5 ms per position, ~25 ms per call of fixed cost (30 layers of Python and kernel launches).
-CALL_COST = 8
+# Cost model of one forward call on a CPU, in token positions: a call costs CALL_COST positions of work besides the
+# positions it runs (padding included). Measured with SmolLM2-135M float32 on 2 idle cores (forward passes of
+# 1 × 1 … 32 × 64 random tokens, 2026-11-30): ~1.2 ms per position and ~40 ms per call whatever its size.
+CALL_COST = 32
+# Choosing a path item by item, an item pays its share of its batches' calls, not a whole call: batches hold about
+# eight items (lm-eval's plain batches hold eight requests), so the share is an eighth.
+ITEM_CALL_SHARE = CALL_COST // 8
 BATCH_POSITIONS = 4096  # at most this many padded positions in one pass (bounds memory: logits are vocab-wide)
 BATCH_ITEMS = 32
 
@@ -58,12 +61,12 @@ class Item:
         return max(len(o) for o in self.options) - 1
 
     def shared_cost(self) -> int:
-        """Positions and calls of scoring this item alone on the shared-prefix path."""
-        return len(self.prefix) + len(self.options) * self.rest + CALL_COST * (2 if self.rest else 1)
+        """This item's positions on the shared-prefix path, and its share of the two calls of its batch."""
+        return len(self.prefix) + len(self.options) * self.rest + ITEM_CALL_SHARE * (2 if self.rest else 1)
 
     def plain_cost(self) -> int:
-        """The same for lm-eval's path: one padded batch of (context + option) requests."""
-        return len(self.options) * (len(self.prefix) + max(len(o) for o in self.options)) + CALL_COST
+        """The same for lm-eval's path: its (context + option) requests padded to the longest, one call's share."""
+        return len(self.options) * (len(self.prefix) + max(len(o) for o in self.options)) + ITEM_CALL_SHARE
 
 
 def tokenize(lm, context: str, continuations: list[str]) -> Item | None:
