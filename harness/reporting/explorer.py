@@ -240,8 +240,12 @@ def _indices(values: list[str], names: list[str]) -> list[int]:
 
 
 def build(run_dirs: list[Path]) -> dict:
-    """The explorer's data from the run folders (read again, as stored; writes nothing)."""
-    runs = [load_run(path) for path in run_dirs]
+    """The explorer's data from the run folders (as stored; writes nothing)."""
+    return from_runs([load_run(path) for path in run_dirs])
+
+
+def from_runs(runs: list[Run]) -> dict:
+    """The explorer's data from runs already read (the leaderboard's: their records are read once)."""
     labels = row_labels(runs)
     builder = _Builder()
     for index, run in enumerate(runs):
@@ -313,9 +317,9 @@ def render(data: dict) -> str:
 """
 
 
-def page(run_dirs: list[Path]) -> str:
-    """``explorer.html`` for the run folders."""
-    return render(build(run_dirs))
+def page(runs: list[Run]) -> str:
+    """``explorer.html`` for the runs."""
+    return render(from_runs(runs))
 
 
 CSS = """

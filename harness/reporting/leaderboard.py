@@ -113,6 +113,7 @@ class Leaderboard:
     # tool calling (``harness.reporting.tool_calls``): accuracy, failures and argument language per category and
     # per request language (tool_calls.COLUMNS)
     tool_calls: pd.DataFrame = None
+    loaded: list[Run] | None = None  # the runs read, in row order (the explorer reuses them and their records)
 
     def tables(self) -> list[Table]:
         return [self.overall, self.languages, *self.by_task.values(), *self.by_lang.values()]
@@ -372,7 +373,7 @@ def build(run_dirs: list[Path]) -> Leaderboard:
                                        for r in runs]})
     return Leaderboard(board_overall, board_langs, by_task, by_lang, [*LEGEND, *notes], run_table,
                        _vs_english(runs, labels), _outcomes(runs, labels), _instructions(runs, labels),
-                       _context(runs, labels), tool_calls.slices(runs, labels))
+                       _context(runs, labels), tool_calls.slices(runs, labels), runs)
 
 
 def _context(runs: list[Run], labels: list[str]) -> dict[str, pd.DataFrame] | None:

@@ -55,6 +55,8 @@ class Run:
     scores: list[dict]  # results.json "scores", each row with its metric facts (FACTS)
     units: dict[tuple[str, str], dict] = field(default_factory=dict)  # (task, lang) -> manifest unit
     version: int = FORMAT_VERSION
+    # (task, lang) -> its sample records, read once: the leaderboard's tables, intervals and explorer all read them
+    _samples: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def model(self) -> str:
@@ -66,7 +68,10 @@ class Run:
         return f"{model['name']}:{pretrained}" if pretrained else model["name"]
 
     def samples(self, task: str, lang: str) -> list[dict]:
-        return read_samples(self.path, lang, task)
+        """The unit's sample records (read once per run object; callers only read them)."""
+        if (task, lang) not in self._samples:
+            self._samples[task, lang] = read_samples(self.path, lang, task)
+        return self._samples[task, lang]
 
     def tasks(self) -> list[str]:
         """The run's tasks, in the order it ran them."""

@@ -208,7 +208,7 @@ def write(board: Leaderboard, out: Path) -> list[Path]:
             paths.append(out / name)
     paths += figure_pngs(board, out)
     paths.append(out / explorer.PAGE)
-    paths[-1].write_text(explorer.page([Path(folder) for folder in board.runs["folder"]]), encoding="utf-8")
+    paths[-1].write_text(explorer.page(board.loaded), encoding="utf-8")
     return paths
 
 

@@ -95,11 +95,15 @@ def bootstrap(stats: Sequence[Sequence[float]], score: Callable[[list[int]], flo
     statistics into the corpus score. Returns (standard deviation, 2.5th percentile, 97.5th percentile).
     The draws are ``resample_counts``' (sacrebleu's), as in the paired test.
     """
-    table = _as_table(stats, "bootstrap")
-    sums = resample_counts(len(table), resamples, seed) @ table
-    values = np.array([score(row.tolist()) for row in sums])
+    values = _resampled_scores(_as_table(stats, "bootstrap"), score, resamples, seed)
     low, high = np.percentile(values, [2.5, 97.5])
     return float(values.std(ddof=1)), float(low), float(high)
+
+
+def _resampled_scores(table: np.ndarray, score: Callable[[list], float], resamples: int, seed: int) -> np.ndarray:
+    """The score of each resample's summed rows (``resample_counts``' draws): one matrix product, then ``score``."""
+    sums = resample_counts(len(table), resamples, seed) @ table
+    return np.array([score(row) for row in sums.tolist()], dtype=float)
 
 
 def mcnemar_exact(b: int, c: int) -> float:
@@ -236,9 +240,7 @@ def cell_draws(kind: str, values: Sequence[float] | None = None, stats: Sequence
         table = stats
     else:
         raise ValueError(f"cell_draws: kind must be binary, continuous or corpus, got {kind!r}")
-    table = _as_table(table, "cell_draws")
-    sums = resample_counts(len(table), resamples, seed) @ table
-    return np.array([score_fn(row) for row in sums.tolist()], dtype=float)
+    return _resampled_scores(_as_table(table, "cell_draws"), score_fn, resamples, seed)
 
 
 def cell_seed(task: str, lang: str) -> int:
