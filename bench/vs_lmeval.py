@@ -176,6 +176,19 @@ def lmeval_run(spec):
     return 0, out
 
 
+def lmeval_generate(spec):
+    from lm_eval import simple_evaluate
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+
+    lm = HFLM(pretrained=spec["model"], dtype="float32", batch_size=spec["batch"], device="cpu")
+    manager = TaskManager(include_path=spec["include"], include_defaults=False)
+    res = simple_evaluate(model=lm, tasks=spec["names"], task_manager=manager, log_samples=True,
+                          batch_size=spec["batch"], device="cpu", apply_chat_template=spec["chat"])
+    return 0, {name: [{"id": str(s["doc"]["id"]), "prompt": s["arguments"][0][0], "response": s["resps"][0][0]}
+                      for s in res["samples"][name]] for name in spec["names"]}
+
+
 def flores(spec):
     from pathlib import Path
 
@@ -266,11 +279,11 @@ class Bench:
         return {**report, "wall": wall, "rss": rss, "folder": folder, "cache": Path(env["OCTOGLOT_CACHE"])}
 
     def octoglot_run(self, label: str, model: str, *extra: str, limit: int, output: Path | None = None,
-                     cache: Path | None = None, **spec) -> dict:
+                     cache: Path | None = None, tasks=TASKS, langs=LANGS, **spec) -> dict:
         """``octoglot run`` (sib200, xcopa; the eight languages) in a CHILD process, with its run directory's
         manifest; ``output``: the folder for run directories (default: the process's own folder)."""
         out = output or self.work / f"{self.n + 1:03d}-{label}" / "runs"  # (the folder child() makes next)
-        argv = ["run", "--model", model, "--tasks", ",".join(TASKS), "--langs", ",".join(LANGS), "--limit",
+        argv = ["run", "--model", model, "--tasks", ",".join(tasks), "--langs", ",".join(langs), "--limit",
                 str(limit), "--seed", str(SEED), "--batch-size", str(BATCH), "--data-dir", self.data_dir,
                 "--output", str(out), *extra]
         before = set(out.iterdir()) if out.is_dir() else set()
@@ -297,6 +310,74 @@ def share(ours: float, theirs: float, unit: str = "of lm-eval's") -> str:
     return f"{ours / theirs:.2f} {unit}" if theirs else "n/a"
 
 
+GEN_TASKS = ("mgsm_direct", "flores_en_xx")
+
+
+def generation(bench: Bench, args, folder: str, step, notes: list[str]) -> list[tuple[str, str, str, str]]:
+    """MGSM (direct answer, 4-shot) and FLORES en→xx in every language each covers, ``--gen-limit`` seeded items
+    each, greedy, the chat template on in both tools (octoglot applies it to smollm2's generation prompts): plain
+    lm-eval (``hf``, ``simple_evaluate(apply_chat_template=True)``) over the exported tasks against
+    ``octoglot run --no-cache``. Outputs are compared request by request (prompts first: the same text must reach
+    both models); generated tokens are the responses re-tokenized with the model's tokenizer, the same count for
+    both tools, over each whole process's wall."""
+    from transformers import AutoTokenizer
+
+    from harness.interop.export import export_lmeval
+
+    export = bench.work / "export-generation"
+    exported = export_lmeval(export, list(GEN_TASKS), list(LANGS), bench.data_dir, limit=args.gen_limit, seed=SEED)
+    names = [t["name"] for t in exported["tasks"]]
+    step(f"generation: lm-eval hf / octoglot run --no-cache, {len(names)} (task, language) pairs, "
+         f"{args.runs_same} process(es) each")
+    lm_runs, og_runs = [], []
+    for i in range(args.runs_same):
+        for tool in ("lm-eval", "octoglot") if i % 2 == 0 else ("octoglot", "lm-eval"):
+            if tool == "lm-eval":
+                lm_runs.append(bench.child("gen-lmeval", "lmeval_generate", count_forward=True, include=str(export),
+                                           names=names, model=folder, batch=BATCH, chat=True))
+            else:
+                og_runs.append(bench.octoglot_run("gen-octoglot", "smollm2", "--no-cache", limit=args.gen_limit,
+                                                  tasks=GEN_TASKS, count_forward=True))
+    theirs, mine = lm_runs[0], og_runs[0]
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    same_prompt = same_output = total = tokens = 0
+    differing = []
+    for name in names:
+        task, lang = name.removeprefix("octoglot_").rsplit("_", 1)
+        lines = (mine["run_dir"] / "samples" / lang / f"{task}.jsonl").read_text().splitlines()
+        records = {r["id"]: r for r in map(json.loads, lines)}
+        for row in theirs["result"][name]:
+            ours = records[row["id"]]
+            total += 1
+            same_prompt += ours.get("prompt") == row["prompt"]
+            if ours.get("response") == row["response"]:
+                same_output += 1
+            else:
+                differing.append(f"{name}#{row['id']}")
+            tokens += len(tokenizer(row["response"], add_special_tokens=False)["input_ids"])
+    og_wall, lm_wall = median(r["wall"] for r in og_runs), median(r["wall"] for r in lm_runs)
+    oc, lc = mine["counts"], theirs["counts"]
+    manifest = mine["manifest"]["requests"]
+    cells = f"MGSM direct ×{sum(n.startswith('octoglot_mgsm') for n in names)} + FLORES en→xx " \
+            f"×{sum(n.startswith('octoglot_flores') for n in names)}, {args.gen_limit} items each"
+    notes.append(f"Generation: octoglot's request paths {manifest['paths']}, model seconds "
+                 f"{manifest['model_seconds']:.1f} of {og_wall:.1f}; lm-eval batch size {BATCH}, octoglot its own "
+                 f"batch plan; outputs differing: {', '.join(differing) or 'none'}.")
+    return [
+        (f"generation wall, same requests, whole process (s): {cells}, greedy, chat template", f"{og_wall:.1f}",
+         f"{lm_wall:.1f}", times(og_wall, lm_wall)),
+        (f"generation: prompts identical / outputs identical, of {total} requests", f"{same_prompt} / {same_output}",
+         "reference", "identical" if same_output == total else f"{total - same_output} differ"),
+        (f"generation: generated tokens ({tokens}, lm-eval's outputs re-tokenized) per second of whole-process wall",
+         f"{tokens / og_wall:.1f}", f"{tokens / lm_wall:.1f}", f"{lm_wall / og_wall:.2f}× the rate"),
+        ("generation: forward calls / positions incl. padding / without (hook)",
+         f"{oc['forward_calls']} / {oc['tokens']} / {oc['tokens_unpadded']}",
+         f"{lc['forward_calls']} / {lc['tokens']} / {lc['tokens_unpadded']}", share(oc["tokens"], lc["tokens"])),
+        ("generation: peak RSS (MB)", f"{median(r['rss'] for r in og_runs):.0f}",
+         f"{median(r['rss'] for r in lm_runs):.0f}", ""),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=25, help="items per task and language (default 25)")
@@ -305,6 +386,10 @@ def main() -> int:
                              "the median is reported (default 3)")
     parser.add_argument("--runs-same", type=int, default=1,
                         help="cold processes per tool for the same-requests run and the cached re-run (default 1)")
+    parser.add_argument("--gen-limit", type=int, default=5,
+                        help="items per (task, language) of the generation comparison; 0 leaves it out (default 5)")
+    parser.add_argument("--only", choices=("generation",),
+                        help="run one comparison alone (the others are left out of the table)")
     parser.add_argument("--data-dir", default=os.environ.get("OCTOGLOT_DATA") or str(REPO.parent / "shared" / "data"))
     parser.add_argument("--keep", action="store_true",
                         help="keep the work folder (each process's output, the run directories) and print its path")
@@ -330,6 +415,10 @@ def main() -> int:
 
     def step(text: str) -> None:
         print(f"[{time.perf_counter() - started_all:6.0f}s] {text}", file=sys.stderr, flush=True)
+
+    if args.only == "generation":
+        rows += generation(bench, args, str(folder), step, notes)
+        return print_report(args, rows, notes, started_all, work)
 
     # 1a. start-up: listing the tasks
     step(f"start-up: octoglot tasks / lm-eval ls tasks, {args.runs} process(es) each")
@@ -427,6 +516,10 @@ def main() -> int:
                  + ("" if stable else "; the hook counts differed between repeated processes (first one shown)") + ".")
 
 
+    # 2b. generation: the same requests in both tools
+    if args.gen_limit:
+        rows += generation(bench, args, str(folder), step, notes)
+
     # 3. cached re-run
     step(f"cached re-run: octoglot twice on a fresh response cache, {args.runs_same} time(s)")
     firsts, seconds = [], []
@@ -503,6 +596,11 @@ def main() -> int:
                  f"(pre-imported: {len(discovered['octoglot']['modules'])} and "
                  f"{len(discovered['lm-eval']['modules'])}).")
 
+    return print_report(args, rows, notes, started_all, work)
+
+
+def print_report(args, rows: list[tuple[str, str, str, str]], notes: list[str], started_all: float, work: Path) -> int:
+    """The Markdown table of every measure taken, the notes under it, the benchmark's own wall."""
     total = time.perf_counter() - started_all
     print(f"\nsmollm2 (SmolLM2-135M-Instruct, float32, CPU, batch size {BATCH}), {os.cpu_count()} cores, limit "
           f"{args.limit}; medians of {args.runs} cold process(es) per tool (start-up, bootstrap, zero-cost model) and "

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Callable
 
-from harness.execution import prefix
+from harness.execution import decode, prefix
 from harness.execution.batching import cheapest_cuts
 from harness.execution.cache import ResponseCache, request_key
 
@@ -232,8 +232,9 @@ GENERATION_BATCH = 32  # on a CPU a batch of 32 decodes about twice as fast as f
 
 # Cost model of greedy generation with a transformers model on a CPU (SmolLM2-135M, float32, 2 cores):
 # the prompt pass costs about 3.5 ms per token of the left-padded batch (compute-bound, so padding
-# is paid in full), a decoding step about 80 ms plus 2.5 ms per sequence (memory-bound: the weights
-# are read once per step for the whole batch). Only the ratios matter to the plan below.
+# is paid in full), a decoding step about 80 ms plus 2.5 ms per sequence still in the batch (memory-bound: the
+# weights are read once per step for the whole batch). A batch steps until its largest budget; a sequence pays its
+# own budget at most (``decode`` drops it when it ends). Only the ratios matter to the plan below.
 PROMPT_TOKEN_COST = 3.5
 STEP_COST = 80.0
 SEQUENCE_STEP_COST = 2.5
@@ -243,20 +244,22 @@ SEQUENCE_STEP_COST = 2.5
 BATCH_TOKENS = 16_384
 
 
-def plan_batches(lengths: list[int], new_tokens: int, cap: int = GENERATION_BATCH,
+def plan_batches(lengths: list[int], budgets: int | list[int], cap: int = GENERATION_BATCH,
                  tokens: int = BATCH_TOKENS) -> list[list[int]]:
-    """Split requests that share generation settings into batches, as indices into ``lengths`` (prompt
-    tokens). One batch pads every prompt to its longest and runs ``new_tokens`` steps; more batches pad
-    less and step more. Requests are sorted by length and cut where the cost model above is lowest
-    (dynamic programming over the cut points); each batch holds at most ``cap`` requests and, unless it is a
+    """Split generation requests into batches, as indices into ``lengths`` (prompt tokens); ``budgets`` are their
+    token budgets (one for all, or one each). One batch pads every prompt to its longest and steps until its largest
+    budget; more batches pad less and step more. Requests are sorted by length and cut where the cost model above is
+    lowest (dynamic programming over the cut points); each batch holds at most ``cap`` requests and, unless it is a
     single request, at most ``tokens`` padded prompt tokens."""
+    budget = [budgets] * len(lengths) if isinstance(budgets, int) else list(budgets)
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
 
     def cost(start: int, end: int) -> float | None:
         size, longest = end - start, lengths[order[end - 1]]
         if size > 1 and size * longest > tokens:
             return None
-        return PROMPT_TOKEN_COST * size * longest + new_tokens * (STEP_COST + SEQUENCE_STEP_COST * size)
+        members = [budget[order[k]] for k in range(start, end)]
+        return PROMPT_TOKEN_COST * size * longest + STEP_COST * max(members) + SEQUENCE_STEP_COST * sum(members)
 
     return [order[start:end] for start, end in cheapest_cuts(len(order), cost, cap)]
 
@@ -264,10 +267,26 @@ def plan_batches(lengths: list[int], new_tokens: int, cap: int = GENERATION_BATC
 def generate_until(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
     """Greedy generation. A stop sequence that starts with a newline would turn an answer that
     starts with one into ''; such answers are asked again with the newline in the context.
-    On the transformers backend on a CPU, requests are batched by ``plan_batches`` (lm-eval would
-    pad each batch of ``batch_size`` requests to its longest prompt)."""
+    On the transformers backend on a CPU, requests are batched by ``plan_batches``, whatever their budgets and stop
+    strings, and decoded by ``decode.generate`` (each sequence leaves its batch when it ends); settings that loop
+    cannot honour (sampling) go through lm-eval's ``generate_until``, batched by ``plan_batches`` per setting."""
     if not (prefix.supported(lm) and str(getattr(lm, "device", "")) == "cpu" and contexts):
-        return _generate_until(lm, contexts, kwargs)
+        return _retry_newline(contexts, kwargs, lambda c, k: _lmeval_generate(lm, c, k))
+    if decode.usable(lm, kwargs):
+        return _retry_newline(contexts, kwargs, lambda c, k: _decode(lm, c, k))
+    return _retry_newline(contexts, kwargs, lambda c, k: _lmeval_batched(lm, c, k))
+
+
+def _decode(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
+    requests = [decode.prepare(lm, c, k) for c, k in zip(contexts, kwargs)]
+    outputs: list[str | None] = [None] * len(contexts)
+    for batch in plan_batches([len(r.ids) for r in requests], [r.budget for r in requests]):
+        for i, out in zip(batch, decode.generate(lm, [requests[i] for i in batch])):
+            outputs[i] = out
+    return outputs
+
+
+def _lmeval_batched(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
     groups: dict[str, list[int]] = {}
     for i, k in enumerate(kwargs):
         groups.setdefault(json.dumps(k, sort_keys=True, default=str), []).append(i)
@@ -280,21 +299,22 @@ def generate_until(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
             for batch in plan_batches(lengths, budget):
                 chosen = [members[j] for j in batch]
                 lm.batch_size_per_gpu = len(chosen)
-                for i, out in zip(chosen, _generate_until(lm, [contexts[i] for i in chosen],
-                                                          [kwargs[i] for i in chosen])):
+                for i, out in zip(chosen, _lmeval_generate(lm, [contexts[i] for i in chosen],
+                                                           [kwargs[i] for i in chosen])):
                     outputs[i] = out
     finally:
         lm.batch_size_per_gpu = original
     return outputs
 
 
-def _generate_until(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
+def _lmeval_generate(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
     from lm_eval.api.instance import Instance
 
-    def call(ctxs, kws):
-        instances = [Instance("generate_until", {}, (c, dict(k)), i) for i, (c, k) in enumerate(zip(ctxs, kws))]
-        return list(lm.generate_until(instances, disable_tqdm=True))
+    instances = [Instance("generate_until", {}, (c, dict(k)), i) for i, (c, k) in enumerate(zip(contexts, kwargs))]
+    return list(lm.generate_until(instances, disable_tqdm=True))
 
+
+def _retry_newline(contexts: list, kwargs: list[dict], call: Callable[[list, list[dict]], list[str]]) -> list[str]:
     outputs = call(contexts, kwargs)
     # (plain-text contexts only: a chat API's context is a message list the server templates itself)
     again = [i for i, out in enumerate(outputs) if out == "" and isinstance(contexts[i], str)

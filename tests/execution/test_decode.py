@@ -1,0 +1,95 @@
+"""octoglot's greedy decoding loop (``harness.execution.decode``) on the bundled model: each request's output is
+lm-eval's own ``generate_until`` output for it, whether it is decoded alone or in one batch with requests of other
+lengths, budgets and stop strings; a finished sequence leaves the batch; settings the loop cannot honour are left to
+lm-eval."""
+
+import pytest
+
+from harness.execution import decode, models
+from harness.execution.engine import Engine, _lmeval_generate
+
+pytestmark = pytest.mark.slow
+
+CHAT = "<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n"
+REQUESTS = [
+    ("The capital of France is", {"until": ["\n"], "max_gen_toks": 6, "do_sample": False}),
+    ("Die Geschichte der Stadt beginnt im Mittelalter. " * 12 + "Die Hauptstadt von Frankreich ist",
+     {"until": ["."], "max_gen_toks": 12, "do_sample": False}),
+    # chat-formatted: SmolLM2 ends its answer with <|im_end|>, its end-of-sequence token
+    (CHAT.format("Translate into French: Good morning."), {"until": ["\n\n"], "max_gen_toks": 40, "do_sample": False}),
+    (CHAT.format("แปลเป็นภาษาอังกฤษ: สวัสดีครับ"), {"until": ["\n"], "max_gen_toks": 20}),
+    ("Count: 1, 2, 3,", {"until": [", 7"], "max_gen_toks": 30, "temperature": 0.0}),  # a stop string over tokens
+    ("Frage: Wie viel ist 2 + 2?\nAntwort:", {"until": ["Frage:", "</s>", "<|im_end|>"], "max_gen_toks": 3}),
+]
+
+
+@pytest.fixture(scope="module")
+def lm(model_cache):
+    import os
+
+    os.environ["OCTOGLOT_CACHE"] = str(model_cache)
+    return models.load(models.resolve("smollm2", None), batch_size=1, device="cpu")
+
+
+def _run(lm, requests):
+    return decode.generate(lm, [decode.prepare(lm, c, k) for c, k in requests])
+
+
+def test_each_output_is_lm_evals_own_and_the_same_in_one_batch(lm):
+    reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in REQUESTS]  # lm-eval's path, one request a batch
+    alone = [_run(lm, [r])[0] for r in REQUESTS]
+    together = _run(lm, REQUESTS)
+    assert alone == reference
+    assert together == reference
+    assert len(set(reference)) == len(reference)
+    assert reference[4].startswith(" 4, 5, 6") and ", 7" not in reference[4]
+
+
+def test_a_finished_sequence_leaves_the_batch(lm):
+    """Every forward position is accounted for: the padded prompt pass, then one position per sequence still
+    running at each step, nothing for a sequence that has ended."""
+    requests = [decode.prepare(lm, c, k) for c, k in REQUESTS]
+    lengths = []
+    handle = lm.model.register_forward_pre_hook(
+        lambda module, args, kwargs: lengths.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True)
+    try:
+        outputs = decode.generate(lm, requests)
+    finally:
+        handle.remove()
+    steps = [len(lm.tok_encode(out)) for out in outputs]  # a lower bound on each sequence's tokens
+    width = max(len(r.ids) for r in requests)
+    assert lengths[0] == (len(requests), width)
+    batch_sizes = [rows for rows, columns in lengths[1:]]
+    assert all(columns == 1 for _, columns in lengths[1:])
+    assert batch_sizes == sorted(batch_sizes, reverse=True) and batch_sizes[-1] < len(requests)
+    # the step count is the longest sequence's, bounded by the largest budget; the short budgets left early
+    assert len(lengths) - 1 < max(r.budget for r in requests)
+    assert sum(batch_sizes) < len(requests) * (len(lengths) - 1)
+    assert max(steps) <= len(lengths)
+
+
+def test_the_engine_sends_mixed_budgets_to_one_batch(lm):
+    calls = []
+    handle = lm.model.register_forward_pre_hook(lambda *a, **k: calls.append(a), with_kwargs=True)
+    short = [(f"Question {i}: what is {i} + {i}?\nAnswer:", {"until": ["\n"], "max_gen_toks": 4 + i})
+             for i in range(4)]
+    try:
+        outputs = Engine(lm, None).generate(short)
+    finally:
+        handle.remove()
+    assert outputs == [_lmeval_generate(lm, [c], [k])[0] for c, k in short]
+    assert len(calls) <= 4 + 3  # one prompt pass and at most the largest budget of steps: one batch
+
+
+def test_sampling_and_logit_processing_are_left_to_lm_eval(lm):
+    assert decode.usable(lm, [k for _, k in REQUESTS])
+    assert not decode.usable(lm, [{"until": ["\n"], "do_sample": True, "temperature": 0.7}])
+    assert not decode.usable(lm, [{"until": ["\n"], "top_k": 1}])
+    config = lm.model.generation_config
+    original = config.repetition_penalty
+    config.repetition_penalty = 1.3
+    try:
+        assert not decode.usable(lm, [{"until": ["\n"]}])
+    finally:
+        config.repetition_penalty = original
+    assert decode.usable(lm, [{"until": ["\n"]}])
