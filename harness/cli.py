@@ -245,9 +245,9 @@ def run_and_score(config, label: str, resume: Path | None = None) -> int:
     from harness.core.backend_verdicts import flag
     from harness.execution.run import execute
     from harness.reporting.terminal import print_table
-    from harness.scoring.aggregate import write_results
+    from harness.scoring.aggregate import result_line, write_results
 
-    executed = execute(config, resume=resume)
+    executed = execute(config, resume=resume, describe=result_line)
     scores = write_results(executed.run_dir, executed.units, executed.results)
     run_dir = executed.run_dir
     print_table(scores, title=f"{label}: primary metric (task × language)")

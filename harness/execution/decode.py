@@ -19,6 +19,7 @@ can round a logit differently and, rarely, flip a greedy token); the tests compa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from harness.execution import prefix
 
@@ -79,42 +80,139 @@ def _end_ids(lm) -> set[int]:
     return {int(e) for e in (ends if isinstance(ends, (list, tuple)) else [ends])}
 
 
-def generate(lm, requests: list[Request]) -> list[str]:
-    """The greedy continuation of every request, decoded and cut at its first stop string, from one batch."""
+# A batch takes in the next planned group (continuous batching) only while it stays within these: rows, and the
+# bytes of its key/value cache (every row padded to the widest; SmolLM2-135M float32 holds 46 KB per position).
+JOIN_ROWS = 32
+JOIN_CACHE_BYTES = 512 * 2**20
+
+
+@dataclass
+class _Batch:
+    """The sequences being decoded together: their requests, key/value cache, attention mask (left-padded), the
+    position of each one's last token, and the tokens chosen for them and not yet run."""
+
+    rows: list[int]
+    cache: object
+    mask: object
+    last: object
+    tokens: object
+
+
+def generate(lm, requests: list[Request], groups: list[list[int]] | None = None,
+             done: Callable[[int, str], None] = lambda i, text: None) -> list[str]:
+    """The greedy continuation of every request, decoded and cut at its first stop string; ``done(i, text)`` as
+    request ``i`` ends.
+
+    ``groups`` (indices into ``requests``; default: all in one) are prompt passes, planned by length so that little is
+    padded. The group with the largest budget starts; each step runs every sequence still going, and a sequence leaves
+    when it ends. Whenever the next group fits beside the sequences still going (``JOIN_ROWS``,
+    ``JOIN_CACHE_BYTES``), its prompts are run and it joins the batch, its cache padded on the left to the batch's
+    width (masked), so one step serves both: a long sequence's last steps no longer run alone."""
+    import torch
+
+    from collections import deque
+
+    ends = _end_ids(lm)
+    pending = deque(sorted(groups or [list(range(len(requests)))],
+                           key=lambda g: -max(requests[i].budget for i in g)))
+    generated: list[list[int]] = [[] for _ in requests]
+    running: _Batch | None = None
+    with torch.inference_mode():
+        while True:
+            while pending and _fits(running, [requests[i] for i in pending[0]]):
+                joined = _advance(lm, requests, _prefill(lm, requests, pending.popleft()), generated, ends, done)
+                running = _merge(running, joined)
+            if running is None:
+                if pending:
+                    continue
+                break
+            mask = torch.cat([running.mask, torch.ones(len(running.rows), 1, dtype=running.mask.dtype,
+                                                       device=running.mask.device)], dim=1)
+            last = running.last + 1
+            out = lm.model(input_ids=running.tokens[:, None], attention_mask=mask, position_ids=last[:, None],
+                           cache=running.cache, use_cache=True)
+            running = _advance(lm, requests, _Batch(running.rows, running.cache, mask, last,
+                                                    out.logits[:, -1, :].argmax(-1)), generated, ends, done)
+    return [_cut(lm.tok_decode(tokens), r.until) for tokens, r in zip(generated, requests)]  # (as done() was told)
+
+
+def _prefill(lm, requests: list[Request], rows: list[int]) -> _Batch:
     import torch
 
     pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    ends = _end_ids(lm)
-    width = max(len(r.ids) for r in requests)
-    ids = torch.tensor([[pad] * (width - len(r.ids)) + r.ids for r in requests], dtype=torch.long)
-    mask = torch.tensor([[0] * (width - len(r.ids)) + [1] * len(r.ids) for r in requests], dtype=torch.long)
+    width = max(len(requests[i].ids) for i in rows)
+    ids = torch.tensor([[pad] * (width - len(requests[i].ids)) + requests[i].ids for i in rows], dtype=torch.long)
+    mask = torch.tensor([[0] * (width - len(requests[i].ids)) + [1] * len(requests[i].ids) for i in rows],
+                        dtype=torch.long)
     positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
     device = lm.device
-    generated: list[list[int]] = [[] for _ in requests]
-    active = list(range(len(requests)))
-    with torch.inference_mode():
-        out = lm.model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                       use_cache=True, logits_to_keep=1)
-        cache, last = out.past_key_values, positions[:, -1]
-        while True:
-            tokens = out.logits[:, -1, :].argmax(-1).cpu()
-            keep = []
-            for row, (i, token) in enumerate(zip(active, tokens.tolist())):
-                generated[i].append(token)
-                if not _finished(lm, requests[i], generated[i], token, ends):
-                    keep.append(row)
-            if not keep:
-                break
-            if len(keep) < len(active):
-                index = torch.tensor(keep, dtype=torch.long)
-                cache.batch_select_indices(index.to(device))
-                mask, last, tokens = mask[index], last[index], tokens[index]
-                active = [active[row] for row in keep]
-            mask = torch.cat([mask, torch.ones(len(active), 1, dtype=torch.long)], dim=1)
-            last = last + 1
-            out = lm.model(input_ids=tokens[:, None].to(device), attention_mask=mask.to(device),
-                           position_ids=last[:, None].to(device), past_key_values=cache, use_cache=True)
-    return [_cut(lm.tok_decode(tokens), r.until) for tokens, r in zip(generated, requests)]
+    ids, mask, positions = ids.to(device), mask.to(device), positions.to(device)
+    out = lm.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+    return _Batch(list(rows), out.cache, mask, positions[:, -1], out.logits[:, -1, :].argmax(-1))
+
+
+def _advance(lm, requests: list[Request], batch: _Batch, generated: list[list[int]], ends: set[int],
+             done: Callable[[int, str], None]) -> _Batch | None:
+    """The batch's chosen tokens appended to its sequences; those that ended leave it (None: all ended)."""
+    import torch
+
+    keep = []
+    for row, (i, token) in enumerate(zip(batch.rows, batch.tokens.tolist())):
+        generated[i].append(token)
+        if not _finished(lm, requests[i], generated[i], token, ends):
+            keep.append(row)
+        else:
+            done(i, _cut(lm.tok_decode(generated[i]), requests[i].until))
+    if not keep:
+        return None
+    if len(keep) == len(batch.rows):
+        return batch
+    index = torch.tensor(keep, dtype=torch.long, device=batch.mask.device)
+    batch.cache.batch_select_indices(index)
+    return _Batch([batch.rows[row] for row in keep], batch.cache, batch.mask[index], batch.last[index],
+                  batch.tokens[index])
+
+
+def _layers(cache) -> list | None:
+    """The cache's layers when each holds plain (batch, heads, positions, dim) tensors that padding can join."""
+    from transformers.cache_utils import DynamicLayer
+
+    layers = getattr(cache, "layers", None)
+    if not layers or any(type(layer) is not DynamicLayer or not layer.is_initialized for layer in layers):
+        return None
+    return layers
+
+
+def _fits(running: _Batch | None, group: list[Request]) -> bool:
+    if running is None:
+        return True
+    layers = _layers(running.cache)
+    if layers is None or len(running.rows) + len(group) > JOIN_ROWS:
+        return False
+    width = max(running.mask.shape[1], max(len(r.ids) for r in group))
+    per_position = sum(layer.keys[0, :, 0].numel() * layer.keys.element_size() * 2 for layer in layers)
+    return (len(running.rows) + len(group)) * width * per_position <= JOIN_CACHE_BYTES
+
+
+def _merge(running: _Batch | None, joined: _Batch | None) -> _Batch | None:
+    """One batch of two: masks and caches padded on the left to the wider one, rows stacked."""
+    import torch
+    import torch.nn.functional as F
+
+    if running is None or joined is None:
+        return running or joined
+    width = max(running.mask.shape[1], joined.mask.shape[1])
+
+    def left(tensor, dim_from_end: int):
+        missing = width - tensor.shape[-dim_from_end]
+        return tensor if not missing else F.pad(tensor, (0, 0) * (dim_from_end - 1) + (missing, 0))
+
+    for mine, theirs in zip(_layers(running.cache), _layers(joined.cache)):
+        mine.keys = torch.cat([left(mine.keys, 2), left(theirs.keys, 2)], dim=0)
+        mine.values = torch.cat([left(mine.values, 2), left(theirs.values, 2)], dim=0)
+    return _Batch(running.rows + joined.rows, running.cache, torch.cat([left(running.mask, 1),
+                                                                         left(joined.mask, 1)], dim=0),
+                  torch.cat([running.last, joined.last]), torch.cat([running.tokens, joined.tokens]))
 
 
 def _finished(lm, request: Request, tokens: list[int], token: int, ends: set[int]) -> bool:

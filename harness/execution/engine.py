@@ -176,20 +176,33 @@ class Engine:
                 self._path("shared-prefix", len(owners[i]))
         return new
 
-    def generate(self, requests: list[tuple[str, dict]], ahead: bool = False) -> list[str]:
+    def generate(self, requests: list[tuple[str, dict]], ahead: bool = False,
+                 done: Callable[[int], None] | None = None) -> list[str]:
         """Greedy generations for (context, generation kwargs) requests. ``ahead``: computed before the
-        units ask for them (not counted as requests; the units' own calls find them)."""
+        units ask for them (not counted as requests; the units' own calls find them). ``done(i)`` as request ``i``
+        has its answer (those the cache or the run already knew first)."""
         keys, known = self._lookup("generate_until", [[c, k] for c, k in requests], ahead)
         todo: dict[str, tuple[str, dict]] = {}
-        for key, request in zip(keys, requests):
+        waiting: dict[str, list[int]] = {}
+        for i, (key, request) in enumerate(zip(keys, requests)):
             if key not in known:
                 todo.setdefault(key, request)
+                waiting.setdefault(key, []).append(i)
+            elif done:
+                done(i)
         new: dict[str, object] = {}
         if todo:
             lm = self.lm  # loads the model if needed (counted in load_seconds)
             started, positions = time.perf_counter(), self._positions()
+            order = list(todo)
+
+            def finished(n: int, output: str) -> None:
+                for i in waiting[order[n]] if done else ():
+                    done(i)
+
             outputs = generate_until(lm, [c for c, _ in todo.values()],
-                                     [{k: v for k, v in kw.items() if k != DRAW} for _, kw in todo.values()])
+                                     [{k: v for k, v in kw.items() if k != DRAW} for _, kw in todo.values()],
+                                     finished)
             self.counts.model_seconds += time.perf_counter() - started
             self.counts.forward_tokens += self._positions() - positions
             new = dict(zip(todo, outputs))
@@ -264,26 +277,34 @@ def plan_batches(lengths: list[int], budgets: int | list[int], cap: int = GENERA
     return [order[start:end] for start, end in cheapest_cuts(len(order), cost, cap)]
 
 
-def generate_until(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
+def generate_until(lm, contexts: list[str], kwargs: list[dict],
+                   done: Callable[[int, str], None] = lambda i, output: None) -> list[str]:
     """Greedy generation. A stop sequence that starts with a newline would turn an answer that
     starts with one into ''; such answers are asked again with the newline in the context.
     On the transformers backend on a CPU, requests are batched by ``plan_batches``, whatever their budgets and stop
-    strings, and decoded by ``decode.generate`` (each sequence leaves its batch when it ends); settings that loop
-    cannot honour (sampling) go through lm-eval's ``generate_until``, batched by ``plan_batches`` per setting."""
+    strings, and decoded by ``decode.generate`` (each sequence leaves its batch when it ends, the next planned batch
+    joins the sequences still going); settings that loop cannot honour (sampling) go through lm-eval's
+    ``generate_until``, batched by ``plan_batches`` per setting. ``done(i, output)`` as request ``i`` has its final
+    answer."""
     if not (prefix.supported(lm) and str(getattr(lm, "device", "")) == "cpu" and contexts):
-        return _retry_newline(contexts, kwargs, lambda c, k: _lmeval_generate(lm, c, k))
-    if decode.usable(lm, kwargs):
-        return _retry_newline(contexts, kwargs, lambda c, k: _decode(lm, c, k))
-    return _retry_newline(contexts, kwargs, lambda c, k: _lmeval_batched(lm, c, k))
+        call = lambda c, k, d: _whole(_lmeval_generate(lm, c, k), d)  # noqa: E731
+    elif decode.usable(lm, kwargs):
+        call = lambda c, k, d: _decode(lm, c, k, d)  # noqa: E731
+    else:
+        call = lambda c, k, d: _whole(_lmeval_batched(lm, c, k), d)  # noqa: E731
+    return _retry_newline(contexts, kwargs, call, done)
 
 
-def _decode(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
-    requests = [decode.prepare(lm, c, k) for c, k in zip(contexts, kwargs)]
-    outputs: list[str | None] = [None] * len(contexts)
-    for batch in plan_batches([len(r.ids) for r in requests], [r.budget for r in requests]):
-        for i, out in zip(batch, decode.generate(lm, [requests[i] for i in batch])):
-            outputs[i] = out
+def _whole(outputs: list[str], done: Callable[[int, str], None]) -> list[str]:
+    for i, output in enumerate(outputs):
+        done(i, output)
     return outputs
+
+
+def _decode(lm, contexts: list[str], kwargs: list[dict], done: Callable[[int, str], None]) -> list[str]:
+    requests = [decode.prepare(lm, c, k) for c, k in zip(contexts, kwargs)]
+    return decode.generate(lm, requests, plan_batches([len(r.ids) for r in requests], [r.budget for r in requests]),
+                           done)
 
 
 def _lmeval_batched(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
@@ -314,13 +335,17 @@ def _lmeval_generate(lm, contexts: list[str], kwargs: list[dict]) -> list[str]:
     return list(lm.generate_until(instances, disable_tqdm=True))
 
 
-def _retry_newline(contexts: list, kwargs: list[dict], call: Callable[[list, list[dict]], list[str]]) -> list[str]:
-    outputs = call(contexts, kwargs)
+def _retry_newline(contexts: list, kwargs: list[dict], call: Callable, done: Callable[[int, str], None]) -> list[str]:
     # (plain-text contexts only: a chat API's context is a message list the server templates itself)
-    again = [i for i, out in enumerate(outputs) if out == "" and isinstance(contexts[i], str)
-             and any(stop.startswith("\n") for stop in kwargs[i].get("until", []))]
-    if again:
-        retried = call([contexts[i] + "\n" for i in again], [kwargs[i] for i in again])
-        for i, out in zip(again, retried):
-            outputs[i] = out
+    def again(i: int, output: str) -> bool:
+        return output == "" and isinstance(contexts[i], str) \
+            and any(stop.startswith("\n") for stop in kwargs[i].get("until", []))
+
+    outputs = call(contexts, kwargs, lambda i, output: None if again(i, output) else done(i, output))
+    retry = [i for i, output in enumerate(outputs) if again(i, output)]
+    if retry:
+        retried = call([contexts[i] + "\n" for i in retry], [kwargs[i] for i in retry],
+                       lambda n, output: done(retry[n], output))
+        for i, output in zip(retry, retried):
+            outputs[i] = output
     return outputs

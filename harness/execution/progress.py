@@ -51,6 +51,10 @@ class LineProgress:
                 self._say(f"{description}: {done}/{total}, {time.time() - began:.0f}s in this stage, "
                           f"working on the next {'batch' if done < total else 'stage'}")
 
+    def print(self, line: str) -> None:
+        """A line of its own (a finished unit's score), stamped like the progress lines."""
+        self._say(line)
+
     def add_task(self, description: str, total: int) -> int:
         self.tasks[len(self.tasks)] = [description, 0, total, time.time()]
         self.current = len(self.tasks) - 1

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 from harness import __version__
 from harness.core import backend_verdicts, langid
@@ -122,8 +123,10 @@ def unit_facts(unit: Unit, worker: Worker) -> dict:
     return out
 
 
-def execute(config: RunConfig, resume: Path | None = None) -> Executed:
-    """Run everything and write the sample records and the manifest (not the scores: ``harness.scoring``)."""
+def execute(config: RunConfig, resume: Path | None = None,
+            describe: Callable[[Unit, list[SampleResult]], str] | None = None) -> Executed:
+    """Run everything and write the sample records and the manifest (not the scores: ``harness.scoring``).
+    ``describe(unit, results)``: a line the progress output shows as each unit finishes (its score)."""
     started = time.time()
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     check_limits(config)
@@ -155,6 +158,8 @@ def execute(config: RunConfig, resume: Path | None = None) -> Executed:
             raise OctoglotError(f"{exc.filename or sample_path(run_dir, unit.lang, unit.task.id)}: "
                                 f"{exc.strerror or exc}{kept}") from None
         results_of[id(unit)] = results
+        if describe is not None:
+            bars.print(describe(unit, results))
 
     executor = {"name": config.executor}
     with progress.progress() as bars:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from harness.core import langid
 from harness.core.errors import OctoglotError
@@ -23,7 +24,9 @@ from harness.tasks.definition import TaskDef
 from harness.tasks.registry import get_task
 
 CHUNK_SAMPLES = 16  # samples per model call: the unit of progress and of failure
-PREFETCH_REQUESTS = 64  # generation requests sent together across units, so batches are full
+# generation requests sent together across units: the decoding loop keeps its batch full from them (a sequence that
+# ends makes room for the next planned batch), so larger groups leave fewer long sequences decoding alone
+PREFETCH_REQUESTS = 256
 
 
 def _first_line(exc: Exception) -> str:
@@ -259,12 +262,22 @@ class Worker:
         return [[Attempt(response, program, next(ran) if program is not None else None)
                  for response, program in zip(responses, row)] for responses, row in zip(outputs, programs)]
 
-    def generate_ahead(self, items: list[tuple[str, Sample]]) -> list[list[str]] | None:
+    def generate_ahead(self, items: list[tuple[str, Sample]],
+                       on_progress: Callable[[int], None] = lambda n: None) -> list[list[str]] | None:
         """Generations for (task id, sample) pairs (a list per pair: its draws), computed before their units ask;
-        None when the model failed (each unit then asks again and records the error on its samples)."""
+        None when the model failed (each unit then asks again and records the error on its samples).
+        ``on_progress(1)`` as a pair has all its generations."""
         per_item = [self.requests(get_task(task_id), sample) for task_id, sample in items]
+        owner = [n for n, requests in enumerate(per_item) for _ in requests]
+        missing = [len(requests) for requests in per_item]
+
+        def done(i: int) -> None:
+            missing[owner[i]] -= 1
+            if not missing[owner[i]]:
+                on_progress(1)
+
         try:
-            flat = self.engine.generate([r for requests in per_item for r in requests], ahead=True)
+            flat = self.engine.generate([r for requests in per_item for r in requests], ahead=True, done=done)
         except OctoglotError:  # the response cache cannot be written (disk full): stop, as the unit pass would
             raise
         except Exception:  # noqa: BLE001 - retried and recorded per sample by score()
@@ -297,14 +310,30 @@ class Worker:
 
 
 def run_locally(worker: Worker, units: list[Unit], progress, on_unit) -> None:
-    """The local executor: generations ahead in groups across units, then every unit in order."""
+    """The local executor: the log-likelihood units first (their results come in seconds), then the generations
+    ahead in groups across units, then every generation unit, in order."""
+    def score(unit: Unit, bar: int) -> None:
+        progress.update(bar, description=f"{unit.task.id}/{unit.lang}")
+        on_unit(unit, worker.score(unit, lambda n: progress.advance(bar, n)))
+
+    first = [u for u in units if u.task.kind != "generate"]
+    if first:
+        bar = progress.add_task("scoring", total=sum(len(u.samples) for u in first))
+        for unit in first:
+            score(unit, bar)
     chunks = generation_chunks(units)
     if chunks:
         bar = progress.add_task("generating", total=sum(len(c) for c in chunks))
         for chunk in chunks:
-            worker.generate_ahead([(units[u].task.id, units[u].samples[i]) for u, i in chunk])
-            progress.advance(bar, len(chunk))
-    bar = progress.add_task("scoring", total=sum(len(u.samples) for u in units))
-    for unit in units:
-        progress.update(bar, description=f"{unit.task.id}/{unit.lang}")
-        on_unit(unit, worker.score(unit, lambda n: progress.advance(bar, n)))
+            advanced = []
+
+            def step(n: int) -> None:
+                advanced.append(n)
+                progress.advance(bar, n)
+
+            worker.generate_ahead([(units[u].task.id, units[u].samples[i]) for u, i in chunk], step)
+            progress.advance(bar, len(chunk) - sum(advanced))  # a failed group: asked again per unit below
+        bar = progress.add_task("scoring", total=sum(len(u.samples) for u in units if u.task.kind == "generate"))
+        for unit in units:
+            if unit.task.kind == "generate":
+                score(unit, bar)

@@ -54,11 +54,13 @@ def _corpus_row(metric: Metric, task: TaskDef, lang: str, samples: list[Sample],
 
 
 def unit_scores(task: TaskDef, lang: str, samples: list[Sample], results: list[SampleResult],
-                draws: int = 1) -> list[dict]:
+                draws: int = 1, primary_only: bool = False) -> list[dict]:
     """One score row per declared metric that has a value (module docstring); ``draws``: responses per sample
     (``--samples``), which decides the metrics of tasks that combine several (``TaskDef.run_metrics``)."""
     rows = []
     for metric in task.run_metrics(draws):
+        if primary_only and metric.name != task.primary:
+            continue
         if metric.kind == "corpus":
             row = _corpus_row(metric, task, lang, samples, results)
         else:
@@ -67,6 +69,15 @@ def unit_scores(task: TaskDef, lang: str, samples: list[Sample], results: list[S
             rows.append({"task": task.id, "lang": lang, "metric": metric.name, **row,
                          **metric.facts(metric.name == task.primary)})
     return rows
+
+
+def result_line(unit, results: list[SampleResult]) -> str:
+    """What the terminal says as a unit finishes: its primary metric (0-100) over its samples, and its errors."""
+    rows = unit_scores(unit.task, unit.lang, unit.samples, results, unit.info.get("draws", 1), primary_only=True)
+    errors = sum(r.error is not None for r in results)
+    score = f"{rows[0]['metric']} {rows[0]['value'] * 100 / rows[0]['scale']:.1f} (n={rows[0]['n']})" if rows \
+        else "no score"
+    return f"{unit.task.id}/{unit.lang}: {score}" + (f", {errors} error(s)" if errors else "")
 
 
 def write_results(run_dir: Path, units, results: list[list[SampleResult]]) -> list[dict]:

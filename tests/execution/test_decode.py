@@ -68,6 +68,41 @@ def test_a_finished_sequence_leaves_the_batch(lm):
     assert max(steps) <= len(lengths)
 
 
+def _shapes(lm, run):
+    shapes = []
+    handle = lm.model.register_forward_pre_hook(
+        lambda module, args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True)
+    try:
+        return run(), shapes
+    finally:
+        handle.remove()
+
+
+def test_a_group_joins_the_sequences_still_going(lm):
+    """Three prompt passes: the group with the largest budget starts, the others join it while it decodes (their
+    caches padded to its width), and every output is still the request's own."""
+    reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in REQUESTS]
+    requests = [decode.prepare(lm, c, k) for c, k in REQUESTS]
+    groups = [[0, 1], [2, 3], [4, 5]]
+    outputs, shapes = _shapes(lm, lambda: decode.generate(lm, requests, groups))
+    assert outputs == reference
+    prompts = [n for n, (_, columns) in enumerate(shapes) if columns > 1]
+    assert prompts == [0, 1, 2]  # all three fit beside each other: they join before the first step
+    widths = [columns for _, columns in shapes[:3]]
+    assert widths[0] == len(requests[2].ids) or widths[0] == len(requests[3].ids)  # the group of budget 40 first
+    assert 2 < max(rows for rows, columns in shapes if columns == 1) <= 6
+
+
+def test_no_group_joins_past_the_cache_budget(lm, monkeypatch):
+    reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in REQUESTS]
+    requests = [decode.prepare(lm, c, k) for c, k in REQUESTS]
+    monkeypatch.setattr(decode, "JOIN_CACHE_BYTES", 1)
+    outputs, shapes = _shapes(lm, lambda: decode.generate(lm, requests, [[0, 1], [2, 3], [4, 5]]))
+    assert outputs == reference
+    steps = [rows for rows, columns in shapes if columns == 1]
+    assert max(steps) <= 2  # each group decoded alone, one after the other
+
+
 def test_the_engine_sends_mixed_budgets_to_one_batch(lm):
     calls = []
     handle = lm.model.register_forward_pre_hook(lambda *a, **k: calls.append(a), with_kwargs=True)
