@@ -200,6 +200,57 @@ def prediction(lls: list[float]) -> int:
     return max(range(len(lls)), key=lambda i: (lls[i], -i))  # the highest; the first of equals
 
 
+def measure(work: Path, lang: str, limit: int | None, runs: int, data_dir: str, venv: Path, step) -> dict | None:
+    """Both tools on the same XCOPA items, ``runs`` cold processes each, alternating (module docstring): medians of
+    wall and peak RSS, the predictions compared item by item, the largest per-option |Δ log-likelihood|. None when
+    the tools scored different items. Also used by ``bench/vs_lmeval.py --lighteval``."""
+    from harness.core.locations import cache_dir
+    from harness.execution import models
+
+    versions = ensure_venv(venv)
+    weights = models.resolve("smollm2", None).args["pretrained"]  # converts the GGUF once, before any timing
+    bench = Bench(work, str(Path(data_dir).resolve()), cache_dir() / "models")
+    items = octoglot_items(lang, limit, bench.data_dir)
+    data = work / "lighteval-data"
+    data.mkdir()
+    with open(data / "test.jsonl", "w", encoding="utf-8") as fh:
+        for item in items:
+            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+
+    ours, theirs = [], []
+    for i in range(runs):
+        for tool in ("lighteval", "octoglot") if i % 2 == 0 else ("octoglot", "lighteval"):
+            step(f"run {i + 1}/{runs}: {tool}, XCOPA {lang}, {len(items)} items")
+            if tool == "octoglot":
+                ours.append(run_octoglot(bench, lang, limit))
+            else:
+                theirs.append(run_lighteval(bench, venv, data, weights))
+
+    ids = [item["id"] for item in items]
+    mine, other = ours[0]["rows"], theirs[0]["rows"]
+    if not set(mine) == set(ids) == set(other) or len(other) != len(ids):
+        print(f"item sets differ: octoglot {len(mine)}, lighteval {len(other)}, planned {len(ids)}", file=sys.stderr)
+        return None
+    identical, delta, worst = 0, 0.0, None
+    for item_id in ids:
+        a, b = mine[item_id]["ll"], other[item_id]["ll"]
+        identical += prediction(a) == prediction(b)
+        for option, (x, y) in enumerate(zip(a, b)):
+            if abs(x - y) > delta:
+                delta, worst = abs(x - y), (item_id, option)
+    return {
+        "ids": ids, "versions": versions, "identical": identical, "delta": delta, "worst": worst,
+        "stable": all(r["rows"] == mine for r in ours) and all(r["rows"] == other for r in theirs),
+        "acc_ours": sum(prediction(r["ll"]) == r["gold"] for r in mine.values()) / len(ids),
+        "acc_theirs": sum(prediction(r["ll"]) == r["gold"] for r in other.values()) / len(ids),
+        "recorded_ours": sum(r["acc"] for r in mine.values()) / len(ids),
+        "recorded_theirs": theirs[0]["results"][TASK]["acc"],
+        "og_wall": median(r["wall"] for r in ours), "lv_wall": median(r["wall"] for r in theirs),
+        "og_rss": median(r["rss"] for r in ours), "lv_rss": median(r["rss"] for r in theirs),
+        "walls": {name: ", ".join(f"{r['wall']:.1f}" for r in rs) for name, rs in (("og", ours), ("lv", theirs))},
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lang", default="it", help="XCOPA language (default it)")
@@ -219,76 +270,39 @@ def main() -> int:
     if args.threads:
         ENV.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
 
-    from harness.core.locations import cache_dir
-    from harness.execution import models
-
     started_all = time.perf_counter()
 
     def step(text: str) -> None:
         print(f"[{time.perf_counter() - started_all:6.0f}s] {text}", file=sys.stderr, flush=True)
 
-    versions = ensure_venv(args.venv.expanduser())
-    weights = models.resolve("smollm2", None).args["pretrained"]  # converts the GGUF once, before any timing
     work = Path(tempfile.mkdtemp(prefix="octoglot-vs-lighteval-"))
-    bench = Bench(work, str(Path(args.data_dir).resolve()), cache_dir() / "models")
-    items = octoglot_items(args.lang, args.limit, bench.data_dir)
-    data = work / "lighteval-data"
-    data.mkdir()
-    with open(data / "test.jsonl", "w", encoding="utf-8") as fh:
-        for item in items:
-            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
-
-    ours, theirs = [], []
-    for i in range(args.runs):
-        for tool in ("lighteval", "octoglot") if i % 2 == 0 else ("octoglot", "lighteval"):
-            step(f"run {i + 1}/{args.runs}: {tool}, XCOPA {args.lang}, {len(items)} items")
-            if tool == "octoglot":
-                ours.append(run_octoglot(bench, args.lang, args.limit))
-            else:
-                theirs.append(run_lighteval(bench, args.venv.expanduser(), data, weights))
-
-    ids = [item["id"] for item in items]
-    mine, other = ours[0]["rows"], theirs[0]["rows"]
-    same_items = set(mine) == set(ids) == set(other) and len(other) == len(ids)
-    if not same_items:
-        print(f"item sets differ: octoglot {len(mine)}, lighteval {len(other)}, planned {len(ids)}", file=sys.stderr)
+    m = measure(work, args.lang, args.limit, args.runs, args.data_dir, args.venv.expanduser(), step)
+    if m is None:
         return 1
-    stable = all(r["rows"] == mine for r in ours) and all(r["rows"] == other for r in theirs)
-    identical, delta, worst = 0, 0.0, None
-    for item_id in ids:
-        a, b = mine[item_id]["ll"], other[item_id]["ll"]
-        identical += prediction(a) == prediction(b)
-        for option, (x, y) in enumerate(zip(a, b)):
-            if abs(x - y) > delta:
-                delta, worst = abs(x - y), (item_id, option)
-    acc_ours = sum(prediction(r["ll"]) == r["gold"] for r in mine.values()) / len(ids)
-    acc_theirs = sum(prediction(r["ll"]) == r["gold"] for r in other.values()) / len(ids)
-    recorded_ours = sum(r["acc"] for r in mine.values()) / len(ids)
-    recorded_theirs = theirs[0]["results"][TASK]["acc"]
-
-    og_wall, lv_wall = median(r["wall"] for r in ours), median(r["wall"] for r in theirs)
-    og_rss, lv_rss = median(r["rss"] for r in ours), median(r["rss"] for r in theirs)
+    ids, versions = m["ids"], m["versions"]
     threads = f"{args.threads} thread(s)" if args.threads else f"torch's default threads ({os.cpu_count()} cores)"
     subset = f"octoglot's seeded subset of {args.limit}" if args.limit else "all items"
     print(f"\n### octoglot vs lighteval {versions['lighteval']}: XCOPA {args.lang}, {len(ids)} items ({subset}), "
           f"SmolLM2-135M-Instruct float32 CPU, {threads}, {args.runs} cold run(s) each\n")
     print("| tool | wall s (median) | peak RSS MB (median) | accuracy |")
     print("|---|---:|---:|---:|")
-    print(f"| octoglot (`run --no-cache`, shared-prefix batches) | {og_wall:.1f} | {og_rss:.0f} | {acc_ours:.3f} |")
-    print(f"| lighteval (`accelerate`, batch {LIGHTEVAL_BATCH} = 8 items × 2 options) | {lv_wall:.1f} | "
-          f"{lv_rss:.0f} | {acc_theirs:.3f} |")
-    print(f"| lighteval / octoglot | {lv_wall / og_wall:.2f}× | {lv_rss / og_rss:.2f}× | |")
+    print(f"| octoglot (`run --no-cache`, shared-prefix batches) | {m['og_wall']:.1f} | {m['og_rss']:.0f} | "
+          f"{m['acc_ours']:.3f} |")
+    print(f"| lighteval (`accelerate`, batch {LIGHTEVAL_BATCH} = 8 items × 2 options) | {m['lv_wall']:.1f} | "
+          f"{m['lv_rss']:.0f} | {m['acc_theirs']:.3f} |")
+    print(f"| lighteval / octoglot | {m['lv_wall'] / m['og_wall']:.2f}× | {m['lv_rss'] / m['og_rss']:.2f}× | |")
     print()
-    print(f"- identical predictions: {identical}/{len(ids)}")
+    print(f"- identical predictions: {m['identical']}/{len(ids)}")
+    worst = m["worst"]
     where = f" (item {worst[0]}, option {worst[1]})" if worst else ""
-    print(f"- max |Δ log-likelihood| per option: {delta:.2g}{where}")
-    print(f"- accuracy as each tool recorded it: octoglot {recorded_ours:.3f}, lighteval {recorded_theirs:.3f}")
+    print(f"- max |Δ log-likelihood| per option: {m['delta']:.2g}{where}")
+    print(f"- accuracy as each tool recorded it: octoglot {m['recorded_ours']:.3f}, lighteval {m['recorded_theirs']:.3f}")
     if args.runs > 1:
-        print(f"- every run of a tool gave the same log-likelihoods: {'yes' if stable else 'NO'}")
-    walls = {name: ", ".join(f"{r['wall']:.1f}" for r in runs) for name, runs in (("og", ours), ("lv", theirs))}
-    print(f"- walls: octoglot {walls['og']} s; lighteval {walls['lv']} s")
+        print(f"- every run of a tool gave the same log-likelihoods: {'yes' if m['stable'] else 'NO'}")
+    print(f"- walls: octoglot {m['walls']['og']} s; lighteval {m['walls']['lv']} s")
     print(f"- lighteval venv: lighteval {versions['lighteval']}, accelerate {versions['accelerate']}, "
           f"torch {versions['torch']}, transformers {versions['transformers']}, xxhash {versions['xxhash']}")
+    identical = m["identical"]
     if args.keep:
         print(f"- work folder: {work}")
     else:

@@ -378,6 +378,56 @@ def generation(bench: Bench, args, folder: str, step, notes: list[str]) -> list[
     ]
 
 
+def lighteval(bench: Bench, args, folder: str, step, notes: list[str]) -> list[tuple[str, str, str, str]]:
+    """XCOPA Italian, every item, against lighteval 0.13 (``bench/vs_lighteval.py``: its own virtual environment,
+    the same prompts and options, ``--runs-same`` cold processes each)."""
+    import vs_lighteval
+
+    work = bench.work / "lighteval"
+    work.mkdir()
+    m = vs_lighteval.measure(work, "it", None, args.runs_same, bench.data_dir, vs_lighteval.DEFAULT_VENV, step)
+    if m is None:
+        raise SystemExit("lighteval and octoglot scored different XCOPA items")
+    n = len(m["ids"])
+    notes.append(f"lighteval {m['versions']['lighteval']} (`accelerate`, batch {vs_lighteval.LIGHTEVAL_BATCH} = 8 "
+                 f"items × 2 options); walls: octoglot {m['walls']['og']} s, lighteval {m['walls']['lv']} s.")
+    return [
+        (f"XCOPA it, all {n} items, whole process (s), peer **lighteval**", f"{m['og_wall']:.1f}", f"{m['lv_wall']:.1f}",
+         times(m["og_wall"], m["lv_wall"])),
+        ("XCOPA it vs lighteval: identical predictions / max |Δ log-likelihood| / peak RSS (MB)",
+         f"{m['identical']}/{n} / {m['delta']:.1e} / {m['og_rss']:.0f}", f"{m['lv_rss']:.0f}",
+         share(m["og_rss"], m["lv_rss"], "of lighteval's RSS")),
+    ]
+
+
+def quick(bench: Bench, args, folder: str, step, notes: list[str]) -> list[tuple[str, str, str, str]]:
+    """``octoglot run --model smollm2 --suite quick --no-cache`` (what ``make demo`` runs), ``--runs-same`` cold
+    processes: wall, peak RSS, when the first unit's score line came, the seconds in the model."""
+    step(f"quick suite: octoglot run --suite quick --no-cache, {args.runs_same} process(es)")
+    runs = []
+    for _ in range(args.runs_same):
+        folder_, env = bench.fresh("quick")
+        out = folder_ / "runs"
+        cmd = [sys.executable, "-m", "harness", "run", "--model", "smollm2", "--suite", "quick", "--no-cache",
+               "--data-dir", bench.data_dir, "--output", str(out)]
+        wall, rss, _ = bench.process(cmd, folder_, env)
+        (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        lines = (folder_ / "stderr.txt").read_text(errors="replace").splitlines()
+        first = next((line for line in lines if "(n=" in line), "")
+        runs.append({"wall": wall, "rss": rss, "manifest": manifest, "first": first})
+    wall, rss = median(r["wall"] for r in runs), median(r["rss"] for r in runs)
+    m = runs[0]["manifest"]["requests"]
+    first = runs[0]["first"]
+    notes.append(f"Quick suite: {len(runs[0]['manifest']['units'])} units, {m['model_requests']} model requests, "
+                 f"{m['model_seconds']:.0f} s in the model, paths {m['paths']}; first score line: `{first.strip()}`.")
+    return [
+        ("quick suite on smollm2, `--no-cache`, whole process (s); target ≤ 300", f"{wall:.0f}", "",
+         "met" if wall <= 300 else "NOT met"),
+        ("quick suite: peak RSS (MB); target ≤ 2048", f"{rss:.0f}", "", "met" if rss <= 2048 else "NOT met"),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=25, help="items per task and language (default 25)")
@@ -388,7 +438,13 @@ def main() -> int:
                         help="cold processes per tool for the same-requests run and the cached re-run (default 1)")
     parser.add_argument("--gen-limit", type=int, default=5,
                         help="items per (task, language) of the generation comparison; 0 leaves it out (default 5)")
-    parser.add_argument("--only", choices=("generation",),
+    parser.add_argument("--lighteval", action="store_true",
+                        help="also XCOPA Italian, all items, against lighteval (bench/vs_lighteval.py; its virtual "
+                             "environment is built when missing, ~35 min the first time)")
+    parser.add_argument("--quick", action="store_true",
+                        help="also the quick suite on smollm2 (`octoglot run --suite quick --no-cache`): wall and peak "
+                             "RSS against the targets (5 minutes, 2 GB); no peer runs it")
+    parser.add_argument("--only", choices=("generation", "lighteval", "quick"),
                         help="run one comparison alone (the others are left out of the table)")
     parser.add_argument("--data-dir", default=os.environ.get("OCTOGLOT_DATA") or str(REPO.parent / "shared" / "data"))
     parser.add_argument("--keep", action="store_true",
@@ -416,8 +472,9 @@ def main() -> int:
     def step(text: str) -> None:
         print(f"[{time.perf_counter() - started_all:6.0f}s] {text}", file=sys.stderr, flush=True)
 
-    if args.only == "generation":
-        rows += generation(bench, args, str(folder), step, notes)
+    if args.only:
+        rows += {"generation": generation, "lighteval": lighteval, "quick": quick}[args.only](
+            bench, args, str(folder), step, notes)
         return print_report(args, rows, notes, started_all, work)
 
     # 1a. start-up: listing the tasks
@@ -520,6 +577,11 @@ def main() -> int:
     if args.gen_limit:
         rows += generation(bench, args, str(folder), step, notes)
 
+    if args.lighteval:
+        rows += lighteval(bench, args, str(folder), step, notes)
+    if args.quick:
+        rows += quick(bench, args, str(folder), step, notes)
+
     # 3. cached re-run
     step(f"cached re-run: octoglot twice on a fresh response cache, {args.runs_same} time(s)")
     firsts, seconds = [], []
@@ -605,7 +667,7 @@ def print_report(args, rows: list[tuple[str, str, str, str]], notes: list[str], 
     print(f"\nsmollm2 (SmolLM2-135M-Instruct, float32, CPU, batch size {BATCH}), {os.cpu_count()} cores, limit "
           f"{args.limit}; medians of {args.runs} cold process(es) per tool (start-up, bootstrap, zero-cost model) and "
           f"{args.runs_same} (same requests, cached re-run). Ratio: octoglot / lm-eval.\n")
-    print("| measure | octoglot | lm-eval | ratio |")
+    print("| measure | octoglot | peer (lm-eval unless named) | ratio |")
     print("|---|---|---|---|")
     for row in rows:  # a "|" inside a cell would end it
         print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")

@@ -81,9 +81,11 @@ def _end_ids(lm) -> set[int]:
 
 
 # A batch takes in the next planned group (continuous batching) only while it stays within these: rows, and the
-# bytes of its key/value cache (every row padded to the widest; SmolLM2-135M float32 holds 46 KB per position).
+# positions its key/value cache will hold when its longest budget is spent, every row padded to the widest
+# (SmolLM2-135M float32 holds 46 KB per position: 12,288 positions are 565 MB). ``engine.plan_batches`` keeps a
+# planned group within the same positions.
 JOIN_ROWS = 32
-JOIN_CACHE_BYTES = 512 * 2**20
+CACHE_POSITIONS = 12_288
 
 
 @dataclass
@@ -106,7 +108,7 @@ def generate(lm, requests: list[Request], groups: list[list[int]] | None = None,
     ``groups`` (indices into ``requests``; default: all in one) are prompt passes, planned by length so that little is
     padded. The group with the largest budget starts; each step runs every sequence still going, and a sequence leaves
     when it ends. Whenever the next group fits beside the sequences still going (``JOIN_ROWS``,
-    ``JOIN_CACHE_BYTES``), its prompts are run and it joins the batch, its cache padded on the left to the batch's
+    ``CACHE_POSITIONS``), its prompts are run and it joins the batch, its cache padded on the left to the batch's
     width (masked), so one step serves both: a long sequence's last steps no longer run alone."""
     import torch
 
@@ -119,9 +121,9 @@ def generate(lm, requests: list[Request], groups: list[list[int]] | None = None,
     running: _Batch | None = None
     with torch.inference_mode():
         while True:
-            while pending and _fits(running, [requests[i] for i in pending[0]]):
+            while pending and _fits(running, pending[0], requests, generated):
                 joined = _advance(lm, requests, _prefill(lm, requests, pending.popleft()), generated, ends, done)
-                running = _merge(running, joined)
+                running = _merge(running, joined, requests, generated)
             if running is None:
                 if pending:
                     continue
@@ -136,6 +138,76 @@ def generate(lm, requests: list[Request], groups: list[list[int]] | None = None,
     return [_cut(lm.tok_decode(tokens), r.until) for tokens, r in zip(generated, requests)]  # (as done() was told)
 
 
+def _growing_layer(room: int):
+    """A key/value cache layer (transformers' ``DynamicLayer``) whose tensors live in a buffer with ``room``
+    positions: a decoding step writes its one position in place. ``DynamicLayer`` concatenates, copying the whole
+    cache at every step: for 32 sequences of 1,500 positions in SmolLM2 that is 2.2 GB a step, four times the weights
+    the step reads. ``room`` is the prompt's width plus the largest budget, so the buffer never grows (it would
+    double); ``keys``/``values`` are views of its filled part."""
+    from transformers.cache_utils import DynamicLayer
+
+    class GrowingLayer(DynamicLayer):
+        filled = 0
+        key_buffer = value_buffer = None
+        wanted = room
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+            n = key_states.shape[-2]
+            if self.key_buffer is None or self.filled + n > self.key_buffer.shape[-2]:
+                room = max(self.wanted, 2 * (self.filled + n))
+                self.key_buffer = _regrown(self.key_buffer, key_states, room, self.filled)
+                self.value_buffer = _regrown(self.value_buffer, value_states, room, self.filled)
+            self.key_buffer[:, :, self.filled:self.filled + n] = key_states
+            self.value_buffer[:, :, self.filled:self.filled + n] = value_states
+            self.filled += n
+            return self._views()
+
+        def _views(self):
+            self.keys = self.key_buffer[:, :, :self.filled]
+            self.values = self.value_buffer[:, :, :self.filled]
+            return self.keys, self.values
+
+        def batch_select_indices(self, indices) -> None:
+            self.key_buffer, self.value_buffer = self.key_buffer[indices], self.value_buffer[indices]
+            self._views()
+
+        def stack(self, other, width: int, room: int) -> None:
+            """This layer's rows and then ``other``'s, both padded on the left to ``width`` positions, in a buffer of
+            ``room`` positions (at least ``width``)."""
+            room = max(room, width)
+            for name in ("key_buffer", "value_buffer"):
+                mine, theirs = getattr(self, name), getattr(other, name)
+                joined = mine.new_zeros(mine.shape[0] + theirs.shape[0], mine.shape[1], room, mine.shape[3])
+                joined[:mine.shape[0], :, width - self.filled:width] = mine[:, :, :self.filled]
+                joined[mine.shape[0]:, :, width - other.filled:width] = theirs[:, :, :other.filled]
+                setattr(self, name, joined)
+            self.filled = width
+            self._views()
+
+    return GrowingLayer()
+
+
+def _regrown(buffer, states, room: int, filled: int):
+    grown = states.new_zeros(*states.shape[:2], room, states.shape[-1])
+    if buffer is not None and filled:
+        grown[:, :, :filled] = buffer[:, :, :filled]
+    return grown
+
+
+def _new_cache(lm, room: int):
+    """An empty cache for the model: growing layers of ``room`` positions where the model's layers are plain
+    full-attention ones (these are also the only ones a batch can join), transformers' own otherwise (sliding-window
+    layers)."""
+    from transformers.cache_utils import DynamicCache, DynamicLayer
+
+    cache = DynamicCache(config=lm.model.config)
+    if cache.layers and all(type(layer) is DynamicLayer for layer in cache.layers):
+        cache.layers = [_growing_layer(room) for _ in cache.layers]
+    return cache
+
+
 def _prefill(lm, requests: list[Request], rows: list[int]) -> _Batch:
     import torch
 
@@ -147,7 +219,8 @@ def _prefill(lm, requests: list[Request], rows: list[int]) -> _Batch:
     positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
     device = lm.device
     ids, mask, positions = ids.to(device), mask.to(device), positions.to(device)
-    out = lm.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+    out = lm.model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=_new_cache(lm, width + max(requests[i].budget for i in rows)), use_cache=True,
+                   logits_to_keep=1)
     return _Batch(list(rows), out.cache, mask, positions[:, -1], out.logits[:, -1, :].argmax(-1))
 
 
@@ -174,44 +247,39 @@ def _advance(lm, requests: list[Request], batch: _Batch, generated: list[list[in
 
 
 def _layers(cache) -> list | None:
-    """The cache's layers when each holds plain (batch, heads, positions, dim) tensors that padding can join."""
-    from transformers.cache_utils import DynamicLayer
-
+    """The cache's layers when each is a growing layer that padding can join (``_new_cache``)."""
     layers = getattr(cache, "layers", None)
-    if not layers or any(type(layer) is not DynamicLayer or not layer.is_initialized for layer in layers):
+    if not layers or any(not hasattr(layer, "stack") or layer.key_buffer is None for layer in layers):
         return None
     return layers
 
 
-def _fits(running: _Batch | None, group: list[Request]) -> bool:
+def _fits(running: _Batch | None, group: list[int], requests: list[Request], generated: list[list[int]]) -> bool:
     if running is None:
         return True
-    layers = _layers(running.cache)
-    if layers is None or len(running.rows) + len(group) > JOIN_ROWS:
+    if _layers(running.cache) is None or len(running.rows) + len(group) > JOIN_ROWS:
         return False
-    width = max(running.mask.shape[1], max(len(r.ids) for r in group))
-    per_position = sum(layer.keys[0, :, 0].numel() * layer.keys.element_size() * 2 for layer in layers)
-    return (len(running.rows) + len(group)) * width * per_position <= JOIN_CACHE_BYTES
+    width = max(running.mask.shape[1], max(len(requests[i].ids) for i in group))
+    longest = max([requests[i].budget - len(generated[i]) for i in running.rows] +
+                  [requests[i].budget for i in group])
+    return (len(running.rows) + len(group)) * (width + longest) <= CACHE_POSITIONS
 
 
-def _merge(running: _Batch | None, joined: _Batch | None) -> _Batch | None:
-    """One batch of two: masks and caches padded on the left to the wider one, rows stacked."""
+def _merge(running: _Batch | None, joined: _Batch | None, requests: list[Request],
+           generated: list[list[int]]) -> _Batch | None:
+    """One batch of two: masks and caches padded on the left to the wider one, rows stacked, in caches with room for
+    the longest remaining budget."""
     import torch
     import torch.nn.functional as F
 
     if running is None or joined is None:
         return running or joined
     width = max(running.mask.shape[1], joined.mask.shape[1])
-
-    def left(tensor, dim_from_end: int):
-        missing = width - tensor.shape[-dim_from_end]
-        return tensor if not missing else F.pad(tensor, (0, 0) * (dim_from_end - 1) + (missing, 0))
-
+    room = width + max(requests[i].budget - len(generated[i]) for i in running.rows + joined.rows)
     for mine, theirs in zip(_layers(running.cache), _layers(joined.cache)):
-        mine.keys = torch.cat([left(mine.keys, 2), left(theirs.keys, 2)], dim=0)
-        mine.values = torch.cat([left(mine.values, 2), left(theirs.values, 2)], dim=0)
-    return _Batch(running.rows + joined.rows, running.cache, torch.cat([left(running.mask, 1),
-                                                                         left(joined.mask, 1)], dim=0),
+        mine.stack(theirs, width, room)
+    masks = [F.pad(b.mask, (width - b.mask.shape[1], 0)) for b in (running, joined)]
+    return _Batch(running.rows + joined.rows, running.cache, torch.cat(masks, dim=0),
                   torch.cat([running.last, joined.last]), torch.cat([running.tokens, joined.tokens]))
 
 

@@ -263,15 +263,16 @@ def plan_batches(lengths: list[int], budgets: int | list[int], cap: int = GENERA
     token budgets (one for all, or one each). One batch pads every prompt to its longest and steps until its largest
     budget; more batches pad less and step more. Requests are sorted by length and cut where the cost model above is
     lowest (dynamic programming over the cut points); each batch holds at most ``cap`` requests and, unless it is a
-    single request, at most ``tokens`` padded prompt tokens."""
+    single request, at most ``tokens`` padded prompt tokens and a cache of at most ``decode.CACHE_POSITIONS`` when
+    its largest budget is spent."""
     budget = [budgets] * len(lengths) if isinstance(budgets, int) else list(budgets)
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
 
     def cost(start: int, end: int) -> float | None:
         size, longest = end - start, lengths[order[end - 1]]
-        if size > 1 and size * longest > tokens:
-            return None
         members = [budget[order[k]] for k in range(start, end)]
+        if size > 1 and (size * longest > tokens or size * (longest + max(members)) > decode.CACHE_POSITIONS):
+            return None
         return PROMPT_TOKEN_COST * size * longest + STEP_COST * max(members) + SEQUENCE_STEP_COST * sum(members)
 
     return [order[start:end] for start, end in cheapest_cuts(len(order), cost, cap)]

@@ -96,7 +96,7 @@ def test_a_group_joins_the_sequences_still_going(lm):
 def test_no_group_joins_past_the_cache_budget(lm, monkeypatch):
     reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in REQUESTS]
     requests = [decode.prepare(lm, c, k) for c, k in REQUESTS]
-    monkeypatch.setattr(decode, "JOIN_CACHE_BYTES", 1)
+    monkeypatch.setattr(decode, "CACHE_POSITIONS", 1)
     outputs, shapes = _shapes(lm, lambda: decode.generate(lm, requests, [[0, 1], [2, 3], [4, 5]]))
     assert outputs == reference
     steps = [rows for rows, columns in shapes if columns == 1]

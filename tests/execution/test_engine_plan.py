@@ -1,5 +1,6 @@
 """How generation requests are cut into batches (``harness.engine.plan_batches``): a pure function."""
 
+from harness.execution.decode import CACHE_POSITIONS
 from harness.execution.engine import BATCH_TOKENS, GENERATION_BATCH, PROMPT_TOKEN_COST, SEQUENCE_STEP_COST, STEP_COST, plan_batches
 
 
@@ -45,6 +46,21 @@ def test_the_plan_is_no_worse_than_any_single_cut():
             assert best <= cost([order[:k], order[k:]], lengths, 160) + 1e-9
 
 
+def test_a_batch_holds_no_more_cache_than_its_budgets_need_room_for():
+    # 20 prompts of 300 tokens with 1,280 to generate: each row's cache reaches 1,580 positions
+    batches = plan_batches([300] * 20, [1280] * 20)
+    assert sorted(i for b in batches for i in b) == list(range(20))
+    assert max(len(b) for b in batches) == CACHE_POSITIONS // 1580
+    # the same prompts with a short budget: one batch
+    assert len(plan_batches([300] * 20, [24] * 20)) == 1
+
+
+def test_mixed_budgets_cost_the_largest_budget_in_steps_and_each_its_own_per_sequence():
+    lengths, budgets = [100] * 4, [24, 24, 24, 320]
+    (batch,) = plan_batches(lengths, budgets)
+    assert sorted(batch) == [0, 1, 2, 3]
+
+
 def test_no_requests_no_batches():
     assert plan_batches([], 10) == []
 
@@ -65,5 +81,6 @@ def test_long_prompts_run_a_few_at_a_time_and_a_longer_one_alone():
     batches = plan_batches([4000] * 8 + [100] * 4, 64)
     assert sorted(i for b in batches for i in b) == list(range(12))
     assert all(len(b) * max([4000] * 8 + [100] * 4) <= BATCH_TOKENS or len(b) == 1 for b in batches)
-    assert max(len(b) for b in batches if all(i < 8 for i in b)) == BATCH_TOKENS // 4000
+    assert max(len(b) for b in batches if all(i < 8 for i in b)) == min(BATCH_TOKENS // 4000,
+                                                                        CACHE_POSITIONS // (4000 + 64))
     assert plan_batches([20000, 20000, 30000], 64) == [[0], [1], [2]]
