@@ -44,3 +44,24 @@ def test_path_choice_follows_the_costs():
     # one shared token and long options: nothing worth sharing, lm-eval's plain requests
     empty = item(1, [12, 12])
     assert empty.plain_cost() < empty.shared_cost()
+
+
+def test_short_contexts_with_long_options_are_ordered_by_option_length():
+    """XCOPA's shape: contexts of similar length, two options of 5-20 tokens. Sorted by context length, every batch
+    pads its options to a long one; the plan sorts by option length instead when that costs less."""
+    import random
+
+    rng = random.Random(0)
+    items = [item(rng.randint(14, 18), [rng.randint(5, 20), rng.randint(5, 20)]) for _ in range(200)]
+    batches = prefix.plan(items)
+    planned = sum(prefix.batch_cost([items[i] for i in b]) for b in batches)
+    by_context = sorted(range(len(items)), key=lambda i: len(items[i].prefix))
+    context_order = sum(prefix.batch_cost([items[i] for i in by_context[s:s + prefix.BATCH_ITEMS]])
+                        for s in range(0, len(items), prefix.BATCH_ITEMS))
+    assert planned < 0.9 * context_order
+    rests = [max(items[i].rest for i in b) for b in batches]
+    assert rests == sorted(rests)  # batches follow option length
+    # long contexts with one-token options keep context order (SIB-200's shape)
+    sib = [item(rng.randint(20, 90), [1, 1, 2]) for _ in range(100)]
+    widths = [max(len(sib[i].prefix) for i in b) for b in prefix.plan(sib)]
+    assert widths == sorted(widths)
