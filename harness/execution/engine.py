@@ -251,10 +251,13 @@ GENERATION_BATCH = 32  # on a CPU a batch of 32 decodes about twice as fast as f
 PROMPT_TOKEN_COST = 3.5
 STEP_COST = 80.0
 SEQUENCE_STEP_COST = 2.5
-# at most this many padded prompt tokens in one batch: attention's scores grow with batch × length² (32 prompts of
-# 4K tokens would need ~19 GB of them in SmolLM2's 9 heads), and its cost per token with the length, which the
+# at most this many padded prompt tokens in one batch: attention's cost per token grows with the length, which the
 # linear model above leaves out; long-context prompts run a few at a time, a single one alone
 BATCH_TOKENS = 16_384
+# and at most this batch × length² in one prompt pass: attention's scores are that many floats per head (the CPU
+# kernel behind transformers' SDPA path materializes them). In SmolLM2's 9 heads 4M are 144 MB; 4 prompts of 2,000
+# tokens (16M) raised a run's peak RSS by 1.2 GB, past the quick suite's 2 GB.
+PROMPT_SCORES = 4 * 2**20
 
 
 def plan_batches(lengths: list[int], budgets: int | list[int], cap: int = GENERATION_BATCH,
@@ -263,15 +266,16 @@ def plan_batches(lengths: list[int], budgets: int | list[int], cap: int = GENERA
     token budgets (one for all, or one each). One batch pads every prompt to its longest and steps until its largest
     budget; more batches pad less and step more. Requests are sorted by length and cut where the cost model above is
     lowest (dynamic programming over the cut points); each batch holds at most ``cap`` requests and, unless it is a
-    single request, at most ``tokens`` padded prompt tokens and a cache of at most ``decode.CACHE_POSITIONS`` when
-    its largest budget is spent."""
+    single request, at most ``tokens`` padded prompt tokens, ``PROMPT_SCORES`` attention scores per head and a cache
+    of at most ``decode.CACHE_POSITIONS`` when its largest budget is spent."""
     budget = [budgets] * len(lengths) if isinstance(budgets, int) else list(budgets)
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
 
     def cost(start: int, end: int) -> float | None:
         size, longest = end - start, lengths[order[end - 1]]
         members = [budget[order[k]] for k in range(start, end)]
-        if size > 1 and (size * longest > tokens or size * (longest + max(members)) > decode.CACHE_POSITIONS):
+        if size > 1 and (size * longest > tokens or size * longest * longest > PROMPT_SCORES
+                         or size * (longest + max(members)) > decode.CACHE_POSITIONS):
             return None
         return PROMPT_TOKEN_COST * size * longest + STEP_COST * max(members) + SEQUENCE_STEP_COST * sum(members)
 

@@ -1,7 +1,7 @@
 """How generation requests are cut into batches (``harness.engine.plan_batches``): a pure function."""
 
 from harness.execution.decode import CACHE_POSITIONS
-from harness.execution.engine import BATCH_TOKENS, GENERATION_BATCH, PROMPT_TOKEN_COST, SEQUENCE_STEP_COST, STEP_COST, plan_batches
+from harness.execution.engine import PROMPT_SCORES, BATCH_TOKENS, GENERATION_BATCH, PROMPT_TOKEN_COST, SEQUENCE_STEP_COST, STEP_COST, plan_batches
 
 
 def cost(batches, lengths, new_tokens):
@@ -81,6 +81,8 @@ def test_long_prompts_run_a_few_at_a_time_and_a_longer_one_alone():
     batches = plan_batches([4000] * 8 + [100] * 4, 64)
     assert sorted(i for b in batches for i in b) == list(range(12))
     assert all(len(b) * max([4000] * 8 + [100] * 4) <= BATCH_TOKENS or len(b) == 1 for b in batches)
-    assert max(len(b) for b in batches if all(i < 8 for i in b)) == min(BATCH_TOKENS // 4000,
-                                                                        CACHE_POSITIONS // (4000 + 64))
+    assert max(len(b) for b in batches if all(i < 8 for i in b)) == 1  # 2 × 4000² scores per head: too many
+    # prompts of 1,000 tokens: as many as PROMPT_SCORES allows (4 × 1000² ≤ 4M)
+    assert max(len(b) for b in plan_batches([1000] * 12, 64)) == PROMPT_SCORES // 1000**2
+    assert all(len(b) * 1000**2 <= PROMPT_SCORES for b in plan_batches([1000] * 12, 64))
     assert plan_batches([20000, 20000, 30000], 64) == [[0], [1], [2]]
