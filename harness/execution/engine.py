@@ -255,9 +255,9 @@ SEQUENCE_STEP_COST = 2.5
 # linear model above leaves out; long-context prompts run a few at a time, a single one alone
 BATCH_TOKENS = 16_384
 # and at most this batch × length² in one prompt pass: attention's scores are that many floats per head (the CPU
-# kernel behind transformers' SDPA path materializes them). In SmolLM2's 9 heads 4M are 144 MB; 4 prompts of 2,000
-# tokens (16M) raised a run's peak RSS by 1.2 GB, past the quick suite's 2 GB.
-PROMPT_SCORES = 4 * 2**20
+# kernel behind transformers' SDPA path materializes them). In SmolLM2's 9 heads 8M are 288 MB: 4 prompts of
+# 2,000 tokens (16M) raised a run's peak RSS by 1.2 GB, 8 by 1.8 GB.
+PROMPT_SCORES = 8 * 2**20
 
 
 def plan_batches(lengths: list[int], budgets: int | list[int], cap: int = GENERATION_BATCH,

@@ -47,11 +47,11 @@ def test_the_plan_is_no_worse_than_any_single_cut():
 
 
 def test_a_batch_holds_no_more_cache_than_its_budgets_need_room_for():
-    # 20 prompts of 300 tokens with 1,280 to generate: each row's cache reaches 1,580 positions
-    batches = plan_batches([300] * 20, [1280] * 20)
+    # prompts of 1,000 tokens with 4,000 to generate: each row's cache reaches 5,000 positions
+    batches = plan_batches([1000] * 20, [4000] * 20)
     assert sorted(i for b in batches for i in b) == list(range(20))
-    assert max(len(b) for b in batches) == CACHE_POSITIONS // 1580
-    # the same prompts with a short budget: one batch
+    assert max(len(b) for b in batches) == CACHE_POSITIONS // 5000
+    # short prompts with a short budget: one batch
     assert len(plan_batches([300] * 20, [24] * 20)) == 1
 
 
@@ -81,8 +81,8 @@ def test_long_prompts_run_a_few_at_a_time_and_a_longer_one_alone():
     batches = plan_batches([4000] * 8 + [100] * 4, 64)
     assert sorted(i for b in batches for i in b) == list(range(12))
     assert all(len(b) * max([4000] * 8 + [100] * 4) <= BATCH_TOKENS or len(b) == 1 for b in batches)
-    assert max(len(b) for b in batches if all(i < 8 for i in b)) == 1  # 2 × 4000² scores per head: too many
-    # prompts of 1,000 tokens: as many as PROMPT_SCORES allows (4 × 1000² ≤ 4M)
-    assert max(len(b) for b in plan_batches([1000] * 12, 64)) == PROMPT_SCORES // 1000**2
-    assert all(len(b) * 1000**2 <= PROMPT_SCORES for b in plan_batches([1000] * 12, 64))
+    assert max(len(b) for b in batches if all(i < 8 for i in b)) == max(1, PROMPT_SCORES // 4000**2)
+    # prompts of 2,000 tokens: as many as PROMPT_SCORES allows
+    assert max(len(b) for b in plan_batches([2000] * 12, 64)) == PROMPT_SCORES // 2000**2
+    assert all(len(b) * 2000**2 <= PROMPT_SCORES for b in plan_batches([2000] * 12, 64))
     assert plan_batches([20000, 20000, 30000], 64) == [[0], [1], [2]]
