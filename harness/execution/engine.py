@@ -191,12 +191,18 @@ class Engine:
             elif done:
                 done(i)
         new: dict[str, object] = {}
+        stored: set[str] = set()
         if todo:
             lm = self.lm  # loads the model if needed (counted in load_seconds)
             started, positions = time.perf_counter(), self._positions()
             order = list(todo)
 
             def finished(n: int, output: str) -> None:
+                # stored as it ends: a run that stops mid-group (a full disk, a crash) keeps every answer it finished
+                self._store("generate_until", {order[n]: output})
+                stored.add(order[n])
+                if ahead:
+                    self._prefetched.add(order[n])
                 for i in waiting[order[n]] if done else ():
                     done(i)
 
@@ -210,7 +216,7 @@ class Engine:
         self.counts.model_requests += len(new)
         if ahead:
             self._prefetched.update(new)
-        self._store("generate_until", new)
+        self._store("generate_until", {k: v for k, v in new.items() if k not in stored})
         known.update(new)
         return [known[k] for k in keys]
 
