@@ -1,6 +1,7 @@
 """octoglot against plain lm-eval, on the same machine, model (smollm2), data and requests.
 
-    python bench/vs_lmeval.py [--limit 25] [--runs 3] [--runs-same 1] [--data-dir ../shared/data]
+    python bench/vs_lmeval.py [--limit 25] [--runs 3] [--runs-same 1] [--gen-limit 5] [--lighteval] [--quick]
+                              [--only generation|lighteval|quick] [--data-dir ../shared/data]
 
 Every figure printed is measured by this run. Every measurement runs each tool in fresh ("cold") processes,
 the same number for both tools, and reports the median:
@@ -16,6 +17,13 @@ the same number for both tools, and reports the median:
      ``octoglot run --no-cache``: wall seconds, peak RSS, accuracy, the largest per-request
      |Δ log-likelihood|, and the forward passes each tool actually ran, counted by the same hook in both
      processes (below), beside octoglot's own ``forward_tokens`` counter from its manifest;
+  2b. generation (``--gen-limit`` items, 0 leaves it out): MGSM direct and FLORES en→xx in every language each
+     covers, greedy, the chat template on in both tools: lm-eval's ``hf`` ``generate_until`` over the exported tasks
+     against ``octoglot run --no-cache``: prompts and outputs compared request by request, wall, generated tokens per
+     second, forward calls and positions (hook), peak RSS (``generation``);
+  2c. ``--lighteval``: XCOPA Italian, every item, against lighteval 0.13 (``bench/vs_lighteval.py``'s ``measure``);
+  2d. ``--quick``: the quick suite on smollm2 (what ``make demo`` runs, ``--no-cache``): wall, peak RSS and the first
+     unit's score line, against the targets (no peer runs it);
   3. a cached re-run of octoglot (the same command twice on a fresh response cache): model calls, forward
      calls (hook) and wall of the second against the first;
   4. the bootstrap CI of chrF++ over the 1012 FLORES devtest segments: octoglot's (1000 resamples)
