@@ -18,6 +18,7 @@ can round a logit differently and, rarely, flip a greedy token); the tests compa
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
@@ -114,8 +115,6 @@ def generate(lm, requests: list[Request], groups: list[list[int]] | None = None,
     width (masked), so one step serves both: a long sequence's last steps no longer run alone."""
     import torch
 
-    from collections import deque
-
     ends = _end_ids(lm)
     pending = deque(sorted(groups or [list(range(len(requests)))],
                            key=lambda g: -max(requests[i].budget for i in g)))
@@ -211,18 +210,10 @@ def _new_cache(lm, room: int):
 
 
 def _prefill(lm, requests: list[Request], rows: list[int]) -> _Batch:
-    import torch
-
-    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    width = max(len(requests[i].ids) for i in rows)
-    ids = torch.tensor([[pad] * (width - len(requests[i].ids)) + requests[i].ids for i in rows], dtype=torch.long)
-    mask = torch.tensor([[0] * (width - len(requests[i].ids)) + [1] * len(requests[i].ids) for i in rows],
-                        dtype=torch.long)
-    positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
-    device = lm.device
-    ids, mask, positions = ids.to(device), mask.to(device), positions.to(device)
-    out = lm.model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=_new_cache(lm, width + max(requests[i].budget for i in rows)), use_cache=True,
-                   logits_to_keep=1)
+    ids, mask, positions = prefix.left_padded(lm, [requests[i].ids for i in rows])
+    room = ids.shape[1] + max(requests[i].budget for i in rows)
+    out = lm.model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=_new_cache(lm, room),
+                   use_cache=True, logits_to_keep=1)
     return _Batch(list(rows), out.cache, mask, positions[:, -1], out.logits[:, -1, :].argmax(-1))
 
 

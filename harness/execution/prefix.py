@@ -112,6 +112,22 @@ def plan(items: list[Item]) -> list[list[int]]:
     return min(plans, key=lambda plan: plan[0])[1]
 
 
+def pad_id(lm) -> int:
+    return lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
+
+
+def left_padded(lm, sequences: list[list[int]]):
+    """Token sequences as one batch on the model's device, padded on the left: ids, attention mask, and position
+    ids that count real tokens only (so each sequence sees what it would see alone)."""
+    import torch
+
+    width = max(len(s) for s in sequences)
+    ids = torch.tensor([[pad_id(lm)] * (width - len(s)) + s for s in sequences], dtype=torch.long, device=lm.device)
+    mask = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in sequences], dtype=torch.long,
+                        device=lm.device)
+    return ids, mask, (mask.cumsum(-1) - 1).clamp(min=0)
+
+
 def score_batch(lm, items: list[Item]) -> list[list[tuple[float, bool]]]:
     """(log-likelihood, is_greedy) of every option of every item: one pass over the left-padded contexts, the
     cache rows copied to each item's options, one pass over the right-padded options."""
@@ -119,11 +135,8 @@ def score_batch(lm, items: list[Item]) -> list[list[tuple[float, bool]]]:
     import torch.nn.functional as F
 
     model, device = lm.model, lm.device
-    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    width = max(len(i.prefix) for i in items)
-    ids = torch.tensor([[pad] * (width - len(i.prefix)) + i.prefix for i in items], device=device)
-    mask = torch.tensor([[0] * (width - len(i.prefix)) + [1] * len(i.prefix) for i in items], device=device)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    pad = pad_id(lm)
+    ids, mask, positions = left_padded(lm, [i.prefix for i in items])
     rest = max(i.rest for i in items)
     with torch.no_grad():
         first = model(ids, attention_mask=mask, position_ids=positions, use_cache=bool(rest), logits_to_keep=1)
