@@ -81,20 +81,25 @@ def _end_ids(lm) -> set[int]:
     return {int(e) for e in (ends if isinstance(ends, (list, tuple)) else [ends])}
 
 
-# A batch takes in the next planned group (continuous batching) only while it stays within these: rows, and the
-# positions its key/value cache will hold when its longest budget is spent, every row padded to the widest
-# (SmolLM2-135M float32 holds 46 KB per position: 24,576 positions are 1.1 GB). ``engine.plan_batches`` keeps a
-# planned group within the same positions. The bound trades memory for time (quick suite on SmolLM2, 2 cores):
-# 12,288 positions took 966 s at 2.3 GB peak RSS (its 22 instruction-following answers, 1,280-token budgets, decoded
-# in three waves), 49,152 took 602 s at 5.9 GB.
+# Continuous batching (models whose layers all attend to the whole sequence, ``_rows_ready``): each request keeps
+# its own key/value buffer, sized for its own prompt and budget, and each decoding step attends every row over its
+# own positions only (``_RowCache``, ``row_attention``), so a request joins the running batch as soon as a row is
+# free, without padding to the others or copying their caches. A request is taken in while the batch has fewer than
+# ``JOIN_ROWS`` rows and the buffers of the rows, each counted at its prompt plus its whole budget (what it may
+# come to), stay within ``CACHE_POSITIONS``: 24,576 positions are 1.1 GB in SmolLM2-135M float32 (46 KB a
+# position). The buffers are allocated untouched, so memory holds the positions written, not the budgets. New
+# requests wait until ``ADMIT_ROWS`` rows are free (or their whole planned group fits): fewer, fuller prompt passes.
 JOIN_ROWS = 32
+ADMIT_ROWS = 8
 CACHE_POSITIONS = 24_576
+ROW_ATTENTION = "octoglot_rows"
 
 
 @dataclass
 class _Batch:
-    """The sequences being decoded together: their requests, key/value cache, attention mask (left-padded), the
-    position of each one's last token, and the tokens chosen for them and not yet run."""
+    """The sequences being decoded together: their requests, key/value cache, attention mask (left-padded; None
+    where each row has a buffer of its own), the position of each one's last token, and the tokens chosen for them
+    and not yet run."""
 
     rows: list[int]
     cache: object
@@ -109,117 +114,212 @@ def generate(lm, requests: list[Request], groups: list[list[int]] | None = None,
     request ``i`` ends.
 
     ``groups`` (indices into ``requests``; default: all in one) are prompt passes, planned by length so that little is
-    padded. The group with the largest budget starts; each step runs every sequence still going, and a sequence leaves
-    when it ends. Whenever the next group fits beside the sequences still going (``JOIN_ROWS``,
-    ``CACHE_POSITIONS``), its prompts are run and it joins the batch, its cache padded on the left to the batch's
-    width (masked), so one step serves both: a long sequence's last steps no longer run alone."""
+    padded; the group with the largest budget starts. Each step runs every sequence still going, and a sequence
+    leaves when it ends. Where the model allows it (``_rows_ready``) requests of the next groups join the running
+    batch as rows free up (``JOIN_ROWS``, ``CACHE_POSITIONS``, ``ADMIT_ROWS``); otherwise the groups run one after
+    the other."""
     import torch
 
     ends = _end_ids(lm)
     pending = deque(sorted(groups or [list(range(len(requests)))],
                            key=lambda g: -max(requests[i].budget for i in g)))
     generated: list[list[int]] = [[] for _ in requests]
-    running: _Batch | None = None
     with torch.inference_mode():
-        while True:
-            while pending and _fits(running, pending[0], requests, generated):
-                joined = _advance(lm, requests, _prefill(lm, requests, pending.popleft()), generated, ends, done)
-                running = _merge(running, joined, requests, generated)
-            if running is None:
-                if pending:
-                    continue
-                break
-            mask = torch.cat([running.mask, torch.ones(len(running.rows), 1, dtype=running.mask.dtype,
-                                                       device=running.mask.device)], dim=1)
-            last = running.last + 1
-            out = lm.model(input_ids=running.tokens[:, None], attention_mask=mask, position_ids=last[:, None],
-                           cache=running.cache, use_cache=True)
-            running = _advance(lm, requests, _Batch(running.rows, running.cache, mask, last,
-                                                    out.logits[:, -1, :].argmax(-1)), generated, ends, done)
+        if _rows_ready(lm):
+            _continuous(lm, requests, pending, generated, ends, done)
+        else:
+            for group in pending:
+                _one_group(lm, requests, group, generated, ends, done)
     return [_cut(lm.tok_decode(tokens), r.until) for tokens, r in zip(generated, requests)]  # (as done() was told)
 
 
-def _growing_layer(room: int):
-    """A key/value cache layer (transformers' ``DynamicLayer``) whose tensors live in a buffer with ``room``
-    positions: a decoding step writes its one position in place. ``DynamicLayer`` concatenates, copying the whole
-    cache at every step: for 32 sequences of 1,500 positions in SmolLM2 that is 2.2 GB a step, four times the weights
-    the step reads. ``room`` is the prompt's width plus the largest budget, so the buffer never grows (it would
-    double); ``keys``/``values`` are views of its filled part."""
-    from transformers.cache_utils import DynamicLayer
+def _one_group(lm, requests, group, generated, ends, done) -> None:
+    """One planned group, prompt pass then steps, in transformers' own cache (a finished row leaves it)."""
+    import torch
 
-    class GrowingLayer(DynamicLayer):
-        filled = 0
-        key_buffer = value_buffer = None
-        wanted = room
-
-        def update(self, key_states, value_states, *args, **kwargs):
-            if not self.is_initialized:
-                self.lazy_initialization(key_states, value_states)
-            n = key_states.shape[-2]
-            if self.key_buffer is None or self.filled + n > self.key_buffer.shape[-2]:
-                room = max(self.wanted, 2 * (self.filled + n))
-                self.key_buffer = _regrown(self.key_buffer, key_states, room, self.filled)
-                self.value_buffer = _regrown(self.value_buffer, value_states, room, self.filled)
-            self.key_buffer[:, :, self.filled:self.filled + n] = key_states
-            self.value_buffer[:, :, self.filled:self.filled + n] = value_states
-            self.filled += n
-            return self._views()
-
-        def _views(self):
-            self.keys = self.key_buffer[:, :, :self.filled]
-            self.values = self.value_buffer[:, :, :self.filled]
-            return self.keys, self.values
-
-        def batch_select_indices(self, indices) -> None:
-            self.key_buffer, self.value_buffer = self.key_buffer[indices], self.value_buffer[indices]
-            self._views()
-
-        def stack(self, other, width: int, room: int) -> None:
-            """This layer's rows and then ``other``'s, both padded on the left to ``width`` positions, in a buffer of
-            ``room`` positions (at least ``width``)."""
-            room = max(room, width)
-            for name in ("key_buffer", "value_buffer"):
-                mine, theirs = getattr(self, name), getattr(other, name)
-                joined = mine.new_zeros(mine.shape[0] + theirs.shape[0], mine.shape[1], room, mine.shape[3])
-                joined[:mine.shape[0], :, width - self.filled:width] = mine[:, :, :self.filled]
-                joined[mine.shape[0]:, :, width - other.filled:width] = theirs[:, :, :other.filled]
-                setattr(self, name, joined)
-            self.filled = width
-            self._views()
-
-    return GrowingLayer()
+    batch = _advance(lm, requests, _prefill(lm, requests, group), generated, ends, done)
+    while batch is not None:
+        mask = torch.cat([batch.mask, batch.mask.new_ones(len(batch.rows), 1)], dim=1)
+        last = batch.last + 1
+        out = lm.model(input_ids=batch.tokens[:, None], attention_mask=mask, position_ids=last[:, None],
+                       cache=batch.cache, use_cache=True)
+        batch = _advance(lm, requests, _Batch(batch.rows, batch.cache, mask, last, out.logits[:, -1, :].argmax(-1)),
+                         generated, ends, done)
 
 
-def _regrown(buffer, states, room: int, filled: int):
-    grown = states.new_zeros(*states.shape[:2], room, states.shape[-1])
-    if buffer is not None and filled:
-        grown[:, :, :filled] = buffer[:, :, :filled]
-    return grown
+def _continuous(lm, requests, pending, generated, ends, done) -> None:
+    """Continuous batching over per-row buffers (see ``JOIN_ROWS``)."""
+    import torch
+
+    running: _Batch | None = None
+    while True:
+        while taken := _admit(pending, running, requests):
+            joined = _prefill(lm, requests, taken)
+            rooms = [len(requests[i].ids) + requests[i].budget for i in taken]
+            cache = running.cache if running is not None else _RowCache()
+            cache.add(joined.cache, joined.mask, rooms)
+            joined = _advance(lm, requests, _Batch(taken, cache, None, joined.last, joined.tokens),
+                              generated, ends, done, offset=len(running.rows) if running is not None else 0)
+            running = _joined(running, joined, cache)
+        if running is None:
+            if pending:
+                continue
+            break
+        last = running.last + 1
+        with _row_attention(lm.model):
+            out = lm.model(input_ids=running.tokens[:, None], position_ids=last[:, None], cache=running.cache,
+                           use_cache=True)
+        running = _advance(lm, requests, _Batch(running.rows, running.cache, None, last,
+                                                out.logits[:, -1, :].argmax(-1)), generated, ends, done)
 
 
-def _new_cache(lm, room: int):
-    """An empty cache for the model: growing layers of ``room`` positions where the model's layers are plain
-    full-attention ones (these are also the only ones a batch can join), transformers' own otherwise (sliding-window
-    layers)."""
+def _admit(pending: deque, running: _Batch | None, requests: list[Request]) -> list[int]:
+    """The requests to take into the running batch now, from the first planned group that has any that fit (the
+    rest of a group waits at its place); [] for none. With nothing running, the first waiting request always goes."""
+    rows = len(running.rows) if running is not None else 0
+    free = JOIN_ROWS - rows
+    if not pending or free <= 0 or (rows and free < min(ADMIT_ROWS, len(pending[0]))):
+        return []
+    used = sum(len(requests[i].ids) + requests[i].budget for i in running.rows) if running is not None else 0
+    for n, group in enumerate(pending):
+        taken = []
+        for i in group:
+            need = len(requests[i].ids) + requests[i].budget
+            if len(taken) < free and used + need <= CACHE_POSITIONS:
+                taken.append(i)
+                used += need
+        if not taken and not rows and n == 0:
+            taken = [group[0]]
+        if taken:
+            rest = [i for i in group if i not in taken]
+            if rest:
+                pending[n] = rest
+            else:
+                del pending[n]
+            return taken
+    return []
+
+
+def _joined(running: _Batch | None, joined: _Batch | None, cache) -> _Batch | None:
+    import torch
+
+    if running is None or joined is None:
+        return running or joined
+    return _Batch(running.rows + joined.rows, cache, None, torch.cat([running.last, joined.last]),
+                  torch.cat([running.tokens, joined.tokens]))
+
+
+def _rows_ready(lm) -> bool:
+    """Whether the model can decode from per-row buffers: transformers' SDPA attention, and a cache whose layers are
+    all plain full-attention ones (not sliding windows)."""
     from transformers.cache_utils import DynamicCache, DynamicLayer
 
+    if getattr(lm.model.config, "_attn_implementation", None) != "sdpa":
+        return False
     cache = DynamicCache(config=lm.model.config)
-    if cache.layers and all(type(layer) is DynamicLayer for layer in cache.layers):
-        cache.layers = [_growing_layer(room) for _ in cache.layers]
-    return cache
+    return bool(cache.layers) and all(type(layer) is DynamicLayer for layer in cache.layers)
+
+
+class _Rows:
+    """One layer's keys or values for a step: each row's own buffer up to its own length."""
+
+    def __init__(self, views: list):
+        self.views = views
+
+
+class _RowCache:
+    """A key/value cache with one buffer per row (layers × keys/values × heads × positions × head size), sized for
+    the row's prompt and budget and allocated untouched (``new_empty``), so memory holds what was written. A
+    step writes each row's new position in place and hands the attention each row's filled part."""
+
+    def __init__(self):
+        self.buffers: list = []
+        self.lengths: list[int] = []
+
+    def add(self, cache, mask, rooms: list[int]) -> None:
+        """The rows of a prompt pass (transformers' cache, left-padded as ``mask`` says), each in a buffer of its
+        own with its padding left out."""
+        layers = cache.layers
+        first = layers[0].keys
+        width = first.shape[2]
+        for row, (real, room) in enumerate(zip(mask.sum(-1).tolist(), rooms)):
+            buffer = first.new_empty(len(layers), 2, first.shape[1], max(room, real), first.shape[3])
+            for n, layer in enumerate(layers):
+                buffer[n, 0, :, :real] = layer.keys[row, :, width - real:]
+                buffer[n, 1, :, :real] = layer.values[row, :, width - real:]
+            self.buffers.append(buffer)
+            self.lengths.append(real)
+
+    def keep(self, rows: list[int]) -> None:
+        self.buffers = [self.buffers[r] for r in rows]
+        self.lengths = [self.lengths[r] for r in rows]
+
+    def update(self, key_states, value_states, layer_idx: int, *args, **kwargs):
+        import torch
+
+        states = torch.stack([key_states[:, :, -1], value_states[:, :, -1]], dim=1)  # rows × 2 × heads × size
+        keys, values = [], []
+        for row, (buffer, n) in enumerate(zip(self.buffers, self.lengths)):
+            buffer[layer_idx, :, :, n] = states[row]
+            keys.append(buffer[layer_idx, 0, :, :n + 1].unsqueeze(0))
+            values.append(buffer[layer_idx, 1, :, :n + 1].unsqueeze(0))
+        if self.buffers and layer_idx == self.buffers[0].shape[0] - 1:
+            self.lengths = [n + 1 for n in self.lengths]
+        return _Rows(keys), _Rows(values)
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return max(self.lengths, default=0)
+
+
+def row_attention(module, query, key, value, attention_mask, **kwargs):
+    """transformers' SDPA attention, row by row where the cache gives each row its own length (``_Rows``): each
+    row is computed as in a batch of its own, unpadded and unmasked, as lm-eval's one-request batches are."""
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    if not isinstance(key, _Rows):
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    outputs = [sdpa_attention_forward(module, query[row:row + 1], k, v, None, **kwargs)[0]
+               for row, (k, v) in enumerate(zip(key.views, value.views))]
+    return torch.cat(outputs, dim=0), None
+
+
+class _row_attention:
+    """The model's attention switched to ``row_attention`` for one forward call (registered with transformers'
+    ``AttentionInterface`` on first use)."""
+
+    registered = False
+
+    def __init__(self, model):
+        self.config = model.config
+
+    def __enter__(self):
+        if not _row_attention.registered:
+            from transformers import AttentionInterface
+
+            AttentionInterface.register(ROW_ATTENTION, row_attention)
+            _row_attention.registered = True
+        self.before = self.config._attn_implementation
+        self.config._attn_implementation = ROW_ATTENTION
+
+    def __exit__(self, *exc):
+        self.config._attn_implementation = self.before
+        return False
 
 
 def _prefill(lm, requests: list[Request], rows: list[int]) -> _Batch:
+    from transformers.cache_utils import DynamicCache
+
     ids, mask, positions = prefix.left_padded(lm, [requests[i].ids for i in rows])
-    room = ids.shape[1] + max(requests[i].budget for i in rows)
-    out = lm.model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=_new_cache(lm, room),
-                   use_cache=True, logits_to_keep=1)
+    out = lm.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                   cache=DynamicCache(config=lm.model.config), use_cache=True, logits_to_keep=1)
     return _Batch(list(rows), out.cache, mask, positions[:, -1], out.logits[:, -1, :].argmax(-1))
 
 
 def _advance(lm, requests: list[Request], batch: _Batch, generated: list[list[int]], ends: set[int],
-             done: Callable[[int, str], None]) -> _Batch | None:
-    """The batch's chosen tokens appended to its sequences; those that ended leave it (None: all ended)."""
+             done: Callable[[int, str], None], offset: int = 0) -> _Batch | None:
+    """The batch's chosen tokens appended to its sequences; those that ended leave it (None: all ended).
+    ``offset``: where the batch's rows start in its cache (rows just added to a ``_RowCache``)."""
     import torch
 
     keep = []
@@ -229,51 +329,17 @@ def _advance(lm, requests: list[Request], batch: _Batch, generated: list[list[in
             keep.append(row)
         else:
             done(i, _cut(lm.tok_decode(generated[i]), requests[i].until))
-    if not keep:
-        return None
     if len(keep) == len(batch.rows):
         return batch
-    index = torch.tensor(keep, dtype=torch.long, device=batch.mask.device)
-    batch.cache.batch_select_indices(index)
-    return _Batch([batch.rows[row] for row in keep], batch.cache, batch.mask[index], batch.last[index],
-                  batch.tokens[index])
-
-
-def _layers(cache) -> list | None:
-    """The cache's layers when each is a growing layer that padding can join (``_new_cache``)."""
-    layers = getattr(cache, "layers", None)
-    if not layers or any(not hasattr(layer, "stack") or layer.key_buffer is None for layer in layers):
+    if isinstance(batch.cache, _RowCache):
+        batch.cache.keep(list(range(offset)) + [offset + row for row in keep])
+    elif keep:
+        batch.cache.batch_select_indices(torch.tensor(keep, dtype=torch.long, device=batch.last.device))
+    if not keep:
         return None
-    return layers
-
-
-def _fits(running: _Batch | None, group: list[int], requests: list[Request], generated: list[list[int]]) -> bool:
-    if running is None:
-        return True
-    if _layers(running.cache) is None or len(running.rows) + len(group) > JOIN_ROWS:
-        return False
-    width = max(running.mask.shape[1], max(len(requests[i].ids) for i in group))
-    longest = max([requests[i].budget - len(generated[i]) for i in running.rows] +
-                  [requests[i].budget for i in group])
-    return (len(running.rows) + len(group)) * (width + longest) <= CACHE_POSITIONS
-
-
-def _merge(running: _Batch | None, joined: _Batch | None, requests: list[Request],
-           generated: list[list[int]]) -> _Batch | None:
-    """One batch of two: masks and caches padded on the left to the wider one, rows stacked, in caches with room for
-    the longest remaining budget."""
-    import torch
-    import torch.nn.functional as F
-
-    if running is None or joined is None:
-        return running or joined
-    width = max(running.mask.shape[1], joined.mask.shape[1])
-    room = width + max(requests[i].budget - len(generated[i]) for i in running.rows + joined.rows)
-    for mine, theirs in zip(_layers(running.cache), _layers(joined.cache)):
-        mine.stack(theirs, width, room)
-    masks = [F.pad(b.mask, (width - b.mask.shape[1], 0)) for b in (running, joined)]
-    return _Batch(running.rows + joined.rows, running.cache, torch.cat(masks, dim=0),
-                  torch.cat([running.last, joined.last]), torch.cat([running.tokens, joined.tokens]))
+    index = torch.tensor(keep, dtype=torch.long, device=batch.last.device)
+    return _Batch([batch.rows[row] for row in keep], batch.cache,
+                  batch.mask[index] if batch.mask is not None else None, batch.last[index], batch.tokens[index])
 
 
 def _finished(lm, request: Request, tokens: list[int], token: int, ends: set[int]) -> bool:

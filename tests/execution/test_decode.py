@@ -79,8 +79,8 @@ def _shapes(lm, run):
 
 
 def test_a_group_joins_the_sequences_still_going(lm):
-    """Three prompt passes: the group with the largest budget starts, the others join it while it decodes (their
-    caches padded to its width), and every output is still the request's own."""
+    """Three prompt passes: the group with the largest budget starts, the others join it before it decodes (each
+    row in a buffer of its own, attended over its own length), and every output is still the request's own."""
     reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in REQUESTS]
     requests = [decode.prepare(lm, c, k) for c, k in REQUESTS]
     groups = [[0, 1], [2, 3], [4, 5]]
@@ -100,7 +100,36 @@ def test_no_group_joins_past_the_cache_budget(lm, monkeypatch):
     outputs, shapes = _shapes(lm, lambda: decode.generate(lm, requests, [[0, 1], [2, 3], [4, 5]]))
     assert outputs == reference
     steps = [rows for rows, columns in shapes if columns == 1]
-    assert max(steps) <= 2  # each group decoded alone, one after the other
+    assert max(steps) == 1  # each request decoded alone, one after the other
+    prompts = [rows for rows, columns in shapes if columns > 1]
+    assert prompts == [1] * len(requests)
+
+
+def test_a_request_joins_mid_way_as_a_row_frees(lm, monkeypatch):
+    """Two rows at most: the third request waits until one of the first two ends, then runs its prompt pass and
+    decodes beside the one still going (their lengths differ: no padding between them), with every output the
+    request's own."""
+    reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in REQUESTS]
+    requests = [decode.prepare(lm, c, k) for c, k in REQUESTS]
+    monkeypatch.setattr(decode, "JOIN_ROWS", 2)
+    monkeypatch.setattr(decode, "ADMIT_ROWS", 1)
+    outputs, shapes = _shapes(lm, lambda: decode.generate(lm, requests, [[2, 1], [4], [0], [3], [5]]))
+    assert outputs == reference
+    prompts = [n for n, (_, columns) in enumerate(shapes) if columns > 1]
+    assert prompts[:1] == [0] and all(n > 1 for n in prompts[1:])  # the later ones came in after steps had run
+    assert max(rows for rows, columns in shapes) <= 2
+    assert any(rows == 2 and n > prompts[1] for n, (rows, columns) in enumerate(shapes) if columns == 1)
+
+
+def test_models_with_sliding_window_layers_decode_group_by_group(lm, monkeypatch):
+    """Where per-row buffers do not apply (sliding-window layers, an attention other than SDPA), each planned
+    group runs alone in transformers' own cache, with the same outputs."""
+    reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in REQUESTS]
+    requests = [decode.prepare(lm, c, k) for c, k in REQUESTS]
+    monkeypatch.setattr(decode, "_rows_ready", lambda lm: False)
+    outputs, shapes = _shapes(lm, lambda: decode.generate(lm, requests, [[0, 1], [2, 3], [4, 5]]))
+    assert outputs == reference
+    assert max(rows for rows, columns in shapes if columns == 1) <= 2
 
 
 def test_the_engine_sends_mixed_budgets_to_one_batch(lm):
