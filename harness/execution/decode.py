@@ -154,10 +154,10 @@ def _continuous(lm, requests, pending, generated, ends, done) -> None:
     running: _Batch | None = None
     while True:
         while taken := _admit(pending, running, requests):
-            joined = _prefill(lm, requests, taken)
-            rooms = [len(requests[i].ids) + requests[i].budget for i in taken]
             cache = running.cache if running is not None else _RowCache()
-            cache.add(joined.cache, joined.mask, rooms)
+            rooms = [len(requests[i].ids) + requests[i].budget for i in taken]
+            joined = _prefill(lm, requests, taken, lambda mask: cache.prompt_pass(
+                lm.model.config.num_hidden_layers, mask, rooms))
             joined = _advance(lm, requests, _Batch(taken, cache, None, joined.last, joined.tokens),
                               generated, ends, done, offset=len(running.rows) if running is not None else 0)
             running = _joined(running, joined, cache)
@@ -236,19 +236,11 @@ class _RowCache:
         self.buffers: list = []
         self.lengths: list[int] = []
 
-    def add(self, cache, mask, rooms: list[int]) -> None:
-        """The rows of a prompt pass (transformers' cache, left-padded as ``mask`` says), each in a buffer of its
-        own with its padding left out."""
-        layers = cache.layers
-        first = layers[0].keys
-        width = first.shape[2]
-        for row, (real, room) in enumerate(zip(mask.sum(-1).tolist(), rooms)):
-            buffer = first.new_empty(len(layers), 2, first.shape[1], max(room, real), first.shape[3])
-            for n, layer in enumerate(layers):
-                buffer[n, 0, :, :real] = layer.keys[row, :, width - real:]
-                buffer[n, 1, :, :real] = layer.values[row, :, width - real:]
-            self.buffers.append(buffer)
-            self.lengths.append(real)
+    def prompt_pass(self, layers: int, mask, rooms: list[int]) -> "_PromptRows":
+        """The cache for a prompt pass over left-padded rows (``mask``): each layer's keys and values go straight
+        into new rows' buffers, with the padding left out, and the pass itself keeps none of them (transformers'
+        own cache would hold the padded batch's as well: a second copy)."""
+        return _PromptRows(self, layers, mask.sum(-1).tolist(), rooms)
 
     def keep(self, rows: list[int]) -> None:
         self.buffers = [self.buffers[r] for r in rows]
@@ -269,6 +261,38 @@ class _RowCache:
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
         return max(self.lengths, default=0)
+
+
+class _PromptRows:
+    """``_RowCache.prompt_pass``."""
+
+    is_compileable = False
+
+    def __init__(self, rows: _RowCache, layers: int, reals: list[int], rooms: list[int]):
+        self.rows, self.layers, self.reals, self.rooms = rows, layers, reals, rooms
+        self.buffers: list = []
+
+    def update(self, key_states, value_states, layer_idx: int, *args, **kwargs):
+        width = key_states.shape[2]
+        if not self.buffers:
+            self.buffers = [key_states.new_empty(self.layers, 2, key_states.shape[1], max(room, real),
+                                                 key_states.shape[3]) for real, room in zip(self.reals, self.rooms)]
+        for row, (buffer, real) in enumerate(zip(self.buffers, self.reals)):
+            buffer[layer_idx, 0, :, :real] = key_states[row, :, width - real:]
+            buffer[layer_idx, 1, :, :real] = value_states[row, :, width - real:]
+        if layer_idx == self.layers - 1:
+            self.rows.buffers += self.buffers
+            self.rows.lengths += self.reals
+        return key_states, value_states
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return 0
+
+    def get_query_offset(self, layer_idx: int = 0) -> int:
+        return 0
+
+    def get_mask_sizes(self, query_length: int, layer_idx: int = 0) -> tuple[int, int]:
+        return query_length, 0
 
 
 def row_attention(module, query, key, value, attention_mask, **kwargs):
@@ -307,12 +331,14 @@ class _row_attention:
         return False
 
 
-def _prefill(lm, requests: list[Request], rows: list[int]) -> _Batch:
+def _prefill(lm, requests: list[Request], rows: list[int], cache_for: Callable | None = None) -> _Batch:
+    """The prompt pass of these requests, left-padded, into ``cache_for(mask)`` (default: transformers' own)."""
     from transformers.cache_utils import DynamicCache
 
     ids, mask, positions = prefix.left_padded(lm, [requests[i].ids for i in rows])
-    out = lm.model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                   cache=DynamicCache(config=lm.model.config), use_cache=True, logits_to_keep=1)
+    cache = cache_for(mask) if cache_for else DynamicCache(config=lm.model.config)
+    out = lm.model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
+                   logits_to_keep=1)
     return _Batch(list(rows), out.cache, mask, positions[:, -1], out.logits[:, -1, :].argmax(-1))
 
 
