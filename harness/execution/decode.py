@@ -6,8 +6,10 @@ generation settings, and a sequence that has stopped keeps its row (padded) unti
 costs the whole batch. Here each request keeps lm-eval's meaning exactly (its tokenization and left truncation,
 ``max_gen_toks``, its ``until`` strings plus the end-of-text string, the end-of-sequence ids of the model's
 generation config, the text decoded and cut at the first stop string), but a batch may mix budgets and stop strings,
-and a row leaves the batch (and its key/value cache: ``Cache.batch_select_indices``) at its own end: the budget, an
-end-of-sequence token, or a stop string in its text.
+and a row leaves the batch (and its key/value buffer) at its own end: the budget, an end-of-sequence token, or a
+stop string in its text. A waiting request takes its place at once (continuous batching): each request has a
+key/value buffer of its own and each step attends every row over its own length only, so rows of different lengths
+share the model's matrix products without padding each other (``JOIN_ROWS``).
 
 Greedy only, and only where ``model.generate`` would apply no logits processing besides the argmax: requests that
 sample, or a model whose generation config asks for a repetition penalty, forced or suppressed tokens and the like,
@@ -93,6 +95,11 @@ JOIN_ROWS = 32
 ADMIT_ROWS = 8
 CACHE_POSITIONS = 24_576
 ROW_ATTENTION = "octoglot_rows"
+# A prompt that begins with at least this many of the tokens of the prompt run just before it (long-context prompts
+# over one haystack: the same document, other needles or questions) takes that prefix's keys and values from the
+# earlier one's buffer and runs only the rest. Running a prompt in two passes rounds differently from one pass
+# (lm-eval's), so shorter shared beginnings (a chat template, few-shot examples) are run in full.
+PREFIX_REUSE_MIN = 1024
 
 
 @dataclass
@@ -121,8 +128,10 @@ def generate(lm, requests: list[Request], groups: list[list[int]] | None = None,
     import torch
 
     ends = _end_ids(lm)
+    # the largest budgets first; among equal budgets in token order, so prompts that share a beginning follow each
+    # other (PREFIX_REUSE_MIN)
     pending = deque(sorted(groups or [list(range(len(requests)))],
-                           key=lambda g: -max(requests[i].budget for i in g)))
+                           key=lambda g: (-max(requests[i].budget for i in g), requests[g[0]].ids)))
     generated: list[list[int]] = [[] for _ in requests]
     with torch.inference_mode():
         if _rows_ready(lm):
@@ -152,12 +161,19 @@ def _continuous(lm, requests, pending, generated, ends, done) -> None:
     import torch
 
     running: _Batch | None = None
+    earlier = _Earlier()
     while True:
         while taken := _admit(pending, running, requests):
             cache = running.cache if running is not None else _RowCache()
             rooms = [len(requests[i].ids) + requests[i].budget for i in taken]
-            joined = _prefill(lm, requests, taken, lambda mask: cache.prompt_pass(
-                lm.model.config.num_hidden_layers, mask, rooms))
+            layers = lm.model.config.num_hidden_layers
+            shared = earlier.shared(requests[taken[0]].ids) if len(taken) == 1 else 0
+            if shared:
+                joined = _prefill_rest(lm, requests[taken[0]].ids, shared, earlier.buffer, cache, layers, rooms[0])
+            else:
+                joined = _prefill(lm, requests, taken,
+                                  lambda mask: cache.prompt_pass(layers, mask, rooms))
+            earlier.remember(requests[taken[-1]].ids, cache.buffers[-1])
             joined = _advance(lm, requests, _Batch(taken, cache, None, joined.last, joined.tokens),
                               generated, ends, done, offset=len(running.rows) if running is not None else 0)
             running = _joined(running, joined, cache)
@@ -218,6 +234,70 @@ def _rows_ready(lm) -> bool:
         return False
     cache = DynamicCache(config=lm.model.config)
     return bool(cache.layers) and all(type(layer) is DynamicLayer for layer in cache.layers)
+
+
+class _Earlier:
+    """The prompt run last and its buffer (kept while a later prompt may share its beginning)."""
+
+    ids: list[int] = []
+    buffer = None
+
+    def shared(self, ids: list[int]) -> int:
+        """How many first tokens ``ids`` shares with the earlier prompt, when at least ``PREFIX_REUSE_MIN`` (and
+        one token left to run); else 0."""
+        if self.buffer is None or len(ids) <= PREFIX_REUSE_MIN or len(self.ids) < PREFIX_REUSE_MIN:
+            return 0
+        if ids[:PREFIX_REUSE_MIN] != self.ids[:PREFIX_REUSE_MIN]:
+            return 0
+        n = PREFIX_REUSE_MIN
+        limit = min(len(ids) - 1, len(self.ids))
+        while n < limit and ids[n] == self.ids[n]:
+            n += 1
+        return n
+
+    def remember(self, ids: list[int], buffer) -> None:
+        self.ids, self.buffer = ids, buffer
+
+
+def _prefill_rest(lm, ids: list[int], shared: int, source, cache: "_RowCache", layers: int, room: int) -> _Batch:
+    """One prompt whose first ``shared`` tokens' keys and values are copied from ``source`` (an earlier prompt's
+    buffer): only the rest runs, attending to them (``_PromptRest``)."""
+    import torch
+
+    buffer = source.new_empty(layers, 2, source.shape[2], max(room, len(ids)), source.shape[4])
+    buffer[:, :, :, :shared] = source[:, :, :, :shared]
+    rest = torch.tensor([ids[shared:]], dtype=torch.long, device=lm.device)
+    positions = torch.arange(shared, len(ids), device=lm.device)[None]
+    out = lm.model(input_ids=rest, position_ids=positions, cache=_PromptRest(buffer, shared, layers),
+                   use_cache=True, logits_to_keep=1)
+    cache.buffers.append(buffer)
+    cache.lengths.append(len(ids))
+    return _Batch([], cache, None, positions[:, -1], out.logits[:, -1, :].argmax(-1))
+
+
+class _PromptRest:
+    """The cache of ``_prefill_rest``: the shared beginning is in ``buffer`` already; each layer writes the rest's
+    keys and values after it and attends over both (a causal mask offset by the beginning's length)."""
+
+    is_compileable = False
+
+    def __init__(self, buffer, shared: int, layers: int):
+        self.buffer, self.shared, self.layers = buffer, shared, layers
+
+    def update(self, key_states, value_states, layer_idx: int, *args, **kwargs):
+        end = self.shared + key_states.shape[2]
+        self.buffer[layer_idx, 0, :, self.shared:end] = key_states[0]
+        self.buffer[layer_idx, 1, :, self.shared:end] = value_states[0]
+        return self.buffer[layer_idx, 0, :, :end].unsqueeze(0), self.buffer[layer_idx, 1, :, :end].unsqueeze(0)
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return self.shared
+
+    def get_query_offset(self, layer_idx: int = 0) -> int:
+        return self.shared
+
+    def get_mask_sizes(self, query_length: int, layer_idx: int = 0) -> tuple[int, int]:
+        return self.shared + query_length, 0
 
 
 class _Rows:

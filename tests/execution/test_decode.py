@@ -157,3 +157,25 @@ def test_sampling_and_logit_processing_are_left_to_lm_eval(lm):
     finally:
         config.repetition_penalty = original
     assert decode.usable(lm, [{"until": ["\n"]}])
+
+
+def test_a_prompt_that_begins_like_the_one_before_runs_only_its_rest(lm, monkeypatch):
+    """Prompts over one document with different questions (the long-context tasks' haystacks): the second and third
+    take the shared beginning's keys and values from the prompt before and run only their own rest; each output is
+    still the request's own (lm-eval's, one request a batch)."""
+    document = "Die Geschichte der Stadt beginnt im Mittelalter, als Kaufleute an den Fluss kamen. " * 8
+    requests = [(CHAT.format(document + question), {"until": ["\n"], "max_gen_toks": 8})
+                for question in ("Wann beginnt die Geschichte?", "Wer kam an den Fluss?", "Was ist die Stadt?")]
+    reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in requests]
+    prepared = [decode.prepare(lm, c, k) for c, k in requests]
+    monkeypatch.setattr(decode, "PREFIX_REUSE_MIN", 64)
+    outputs, shapes = _shapes(lm, lambda: decode.generate(lm, prepared, [[0], [1], [2]]))
+    assert outputs == reference
+    widths = sorted(columns for rows, columns in shapes if columns > 1)
+    lengths = sorted(len(r.ids) for r in prepared)
+    shared = len(lm.tok_encode(CHAT.format(document)))
+    assert len(widths) == 3 and widths[-1] in lengths  # the first in token order runs in full
+    assert all(width < length - shared + 16 for width, length in zip(widths[:2], lengths))  # the others their rest
+    monkeypatch.setattr(decode, "PREFIX_REUSE_MIN", 100_000)
+    full = _shapes(lm, lambda: decode.generate(lm, prepared, [[0], [1], [2]]))[1]
+    assert sorted(columns for rows, columns in full if columns > 1) == lengths
