@@ -128,10 +128,7 @@ def generate(lm, requests: list[Request], groups: list[list[int]] | None = None,
     import torch
 
     ends = _end_ids(lm)
-    # the largest budgets first; among equal budgets in token order, so prompts that share a beginning follow each
-    # other (PREFIX_REUSE_MIN)
-    pending = deque(sorted(groups or [list(range(len(requests)))],
-                           key=lambda g: (-max(requests[i].budget for i in g), requests[g[0]].ids)))
+    pending = deque(sorted(groups or [list(range(len(requests)))], key=lambda g: _order(requests, g)))
     generated: list[list[int]] = [[] for _ in requests]
     with torch.inference_mode():
         if _rows_ready(lm):
@@ -140,6 +137,16 @@ def generate(lm, requests: list[Request], groups: list[list[int]] | None = None,
             for group in pending:
                 _one_group(lm, requests, group, generated, ends, done)
     return [_cut(lm.tok_decode(tokens), r.until) for tokens, r in zip(generated, requests)]  # (as done() was told)
+
+
+def _order(requests: list[Request], group: list[int]) -> tuple:
+    """Where a planned group waits: the largest budgets first (a long answer's steps overlap the others'), then
+    the long prompts (``PREFIX_REUSE_MIN`` tokens or more), whatever their budgets, in token order, so that prompts
+    over one haystack follow each other; token order also among equal budgets."""
+    ids = requests[group[0]].ids
+    if len(ids) > PREFIX_REUSE_MIN:
+        return (1, 0, ids)
+    return (0, -max(requests[i].budget for i in group), ids)
 
 
 def _one_group(lm, requests, group, generated, ends, done) -> None:
