@@ -1,0 +1,90 @@
+"""Where the quick suite's generation time goes: every generation request ``octoglot run --suite quick`` sends on
+smollm2 (168 with the chat template), replayed through ``harness.execution.engine.generate_until`` in this process,
+with a hook on the model's forward.
+
+    OCTOGLOT_DATA=../shared/data python bench/quick_generation.py [--out outputs.json]
+
+Prints the wall, the prompt passes (calls, seconds, padded positions), the decoding steps (count, seconds, tokens)
+and, by rows per step, the steps, seconds, tokens per second and mean cache length; then the peak RSS. ``--out``
+writes the outputs, to compare two versions of the loop request by request. No peer column: lm-eval's side of
+generation is in ``bench/vs_lmeval.py --only generation``. Nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> int:
+    from harness.core.languages import LANGUAGES
+    from harness.execution import engine
+    from harness.execution.plan import RunConfig, plan
+    from harness.execution.worker import ModelSettings, Worker
+    from harness.tasks.suites import get_suite
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.environ.get("OCTOGLOT_DATA"))
+    parser.add_argument("--out", help="write the outputs (a JSON list) here")
+    args = parser.parse_args()
+
+    tasks, limits = get_suite("quick")
+    config = RunConfig(model="smollm2", model_args=None, tasks=tasks, langs=list(LANGUAGES.values()), limit=limits,
+                       seed=1234, output=Path(tempfile.gettempdir()), data_dir=args.data_dir, use_cache=False,
+                       local_only=True)
+    units, _ = plan(config)
+    worker = Worker(ModelSettings.of(config))
+    todo = [r for u in units if u.task.kind == "generate" for s in u.samples for r in worker.requests(u.task, s)]
+    lm = worker.engine.lm
+    calls: list[tuple[int, int, int, float]] = []  # rows, input columns, cache length (mean), seconds
+    forward = lm.model.forward
+
+    def timed(*a, **kw):
+        started = time.perf_counter()
+        out = forward(*a, **kw)
+        rows, columns = kw["input_ids"].shape
+        mask, cache = kw.get("attention_mask"), kw.get("cache")
+        lengths = getattr(cache, "lengths", None)
+        width = mask.shape[1] if mask is not None else (sum(lengths) // max(1, len(lengths)) if lengths else columns)
+        calls.append((rows, columns, width, time.perf_counter() - started))
+        return out
+
+    lm.model.forward = timed
+    started = time.perf_counter()
+    outputs = engine.generate_until(lm, [c for c, _ in todo], [k for _, k in todo])
+    wall = time.perf_counter() - started
+    lm.model.forward = forward
+    if args.out:
+        Path(args.out).write_text(json.dumps(outputs))
+    prompts = [c for c in calls if c[1] > 1]
+    steps = [c for c in calls if c[1] == 1]
+    print(f"{len(todo)} generation requests of the quick suite; wall {wall:.1f} s")
+    print(f"prompt passes: {len(prompts)}, {sum(c[3] for c in prompts):.1f} s, "
+          f"{sum(c[0] * c[1] for c in prompts)} positions incl. padding")
+    print(f"decoding steps: {len(steps)}, {sum(c[3] for c in steps):.1f} s, {sum(c[0] for c in steps)} tokens\n")
+    print("| rows per step | steps | seconds | tokens/s | mean cache length |\n|---|---|---|---|---|")
+    by = collections.defaultdict(lambda: [0, 0.0, 0, 0])
+    for rows, _, width, seconds in steps:
+        entry = by[rows // 4 * 4]
+        entry[0] += 1
+        entry[1] += seconds
+        entry[2] += rows
+        entry[3] += width
+    for low in sorted(by):
+        n, seconds, tokens, widths = by[low]
+        print(f"| {low}–{low + 3} | {n} | {seconds:.1f} | {tokens / seconds:.0f} | {widths / n:.0f} |")
+    print(f"\npeak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
