@@ -143,7 +143,7 @@ def generate(lm, requests: list[Request], groups: list[list[int]] | None = None,
 
 def _order(requests: list[Request], group: list[int]) -> tuple:
     """Where a planned group waits: the largest budgets first (a long answer's steps overlap the others'), then
-    the long prompts (``PREFIX_REUSE_MIN`` tokens or more), whatever their budgets, in token order, so that prompts
+    the long prompts (more than ``PREFIX_REUSE_MIN`` tokens), whatever their budgets, in token order, so that prompts
     over one haystack follow each other; token order also among equal budgets."""
     ids = requests[group[0]].ids
     if len(ids) > PREFIX_REUSE_MIN:
@@ -167,8 +167,6 @@ def _one_group(lm, requests, group, generated, ends, done) -> None:
 
 def _continuous(lm, requests, pending, generated, ends, done) -> None:
     """Continuous batching over per-row buffers (see ``JOIN_ROWS``)."""
-    import torch
-
     running: _Batch | None = None
     earlier = _Earlier()
     while True:
