@@ -31,16 +31,14 @@ sys.path.insert(0, str(ROOT))
 
 def requests(length: int, limit: int, langs: str | None, data_dir: str | None) -> list[tuple[str, dict]]:
     from harness.core.languages import parse_langs
-    from harness.execution.plan import RunConfig, plan
-    from harness.execution.worker import ModelSettings, Worker
+    from harness.execution.plan import RunConfig
     from harness.tasks.registry import all_tasks
+    from quick_generation import generation_requests
 
     config = RunConfig(model="smollm2", model_args=None, tasks=[t for t in all_tasks().values() if t.sized],
                        langs=parse_langs(langs), limit=limit, seed=1234, output=Path(tempfile.gettempdir()),
                        data_dir=data_dir, use_cache=False, local_only=True, context_lengths=(length,))
-    units, _ = plan(config)
-    worker = Worker(ModelSettings.of(config))
-    return [r for unit in units for sample in unit.samples for r in worker.requests(unit.task, sample)]
+    return generation_requests(config)[0]
 
 
 def child(args) -> None:

@@ -25,11 +25,22 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+def generation_requests(config) -> tuple[list[tuple[str, dict]], object]:
+    """Every generation request a run with this config sends, as (context, generation kwargs), and the worker that
+    built them (its engine's ``lm`` loads the model)."""
+    from harness.execution.plan import plan
+    from harness.execution.worker import ModelSettings, Worker
+
+    units, _ = plan(config)
+    worker = Worker(ModelSettings.of(config))
+    return [r for u in units if u.task.kind == "generate" for s in u.samples
+            for r in worker.requests(u.task, s)], worker
+
+
 def main() -> int:
     from harness.core.languages import LANGUAGES
     from harness.execution import engine
-    from harness.execution.plan import RunConfig, plan
-    from harness.execution.worker import ModelSettings, Worker
+    from harness.execution.plan import RunConfig
     from harness.tasks.suites import get_suite
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -41,9 +52,7 @@ def main() -> int:
     config = RunConfig(model="smollm2", model_args=None, tasks=tasks, langs=list(LANGUAGES.values()), limit=limits,
                        seed=1234, output=Path(tempfile.gettempdir()), data_dir=args.data_dir, use_cache=False,
                        local_only=True)
-    units, _ = plan(config)
-    worker = Worker(ModelSettings.of(config))
-    todo = [r for u in units if u.task.kind == "generate" for s in u.samples for r in worker.requests(u.task, s)]
+    todo, worker = generation_requests(config)
     lm = worker.engine.lm
     calls: list[tuple[int, int, int, float]] = []  # rows, input columns, cache length (mean), seconds
     forward = lm.model.forward

@@ -179,7 +179,7 @@ def _continuous(lm, requests, pending, generated, ends, done) -> None:
                 joined = _prefill_rest(lm, requests[taken[0]].ids, shared, earlier.buffer, cache, layers, rooms[0])
             else:
                 joined = _prefill(lm, requests, taken,
-                                  lambda mask: cache.prompt_pass(layers, mask, rooms))
+                                  _PromptRows(cache, layers, [len(requests[i].ids) for i in taken], rooms))
             earlier.remember(requests[taken[-1]].ids, cache.buffers[-1])
             joined = _advance(lm, requests, _Batch(taken, cache, None, joined.last, joined.tokens),
                               generated, ends, done, offset=len(running.rows) if running is not None else 0)
@@ -282,29 +282,36 @@ def _prefill_rest(lm, ids: list[int], shared: int, source, cache: "_RowCache", l
     return _Batch([], cache, None, positions[:, -1], out.logits[:, -1, :].argmax(-1))
 
 
-class _PromptRest:
+class _PassCache:
+    """What transformers asks of the cache of a prompt pass (for the mask) whose first ``offset`` positions are
+    already in a buffer: the queries start there, the keys and values span them and the pass's own."""
+
+    is_compileable = False
+    offset = 0
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return self.offset
+
+    def get_query_offset(self, layer_idx: int = 0) -> int:
+        return self.offset
+
+    def get_mask_sizes(self, query_length: int, layer_idx: int = 0) -> tuple[int, int]:
+        return self.offset + query_length, 0
+
+
+class _PromptRest(_PassCache):
     """The cache of ``_prefill_rest``: the shared beginning is in ``buffer`` already; each layer writes the rest's
     keys and values after it and attends over both (a causal mask offset by the beginning's length)."""
 
-    is_compileable = False
-
     def __init__(self, buffer, shared: int, layers: int):
         self.buffer, self.shared, self.layers = buffer, shared, layers
+        self.offset = shared
 
     def update(self, key_states, value_states, layer_idx: int, *args, **kwargs):
         end = self.shared + key_states.shape[2]
         self.buffer[layer_idx, 0, :, self.shared:end] = key_states[0]
         self.buffer[layer_idx, 1, :, self.shared:end] = value_states[0]
         return self.buffer[layer_idx, 0, :, :end].unsqueeze(0), self.buffer[layer_idx, 1, :, :end].unsqueeze(0)
-
-    def get_seq_length(self, layer_idx: int = 0) -> int:
-        return self.shared
-
-    def get_query_offset(self, layer_idx: int = 0) -> int:
-        return self.shared
-
-    def get_mask_sizes(self, query_length: int, layer_idx: int = 0) -> tuple[int, int]:
-        return self.shared + query_length, 0
 
 
 class _Rows:
@@ -322,12 +329,6 @@ class _RowCache:
     def __init__(self):
         self.buffers: list = []
         self.lengths: list[int] = []
-
-    def prompt_pass(self, layers: int, mask, rooms: list[int]) -> "_PromptRows":
-        """The cache for a prompt pass over left-padded rows (``mask``): each layer's keys and values go straight
-        into new rows' buffers, with the padding left out, and the pass itself keeps none of them (transformers'
-        own cache would hold the padded batch's as well: a second copy)."""
-        return _PromptRows(self, layers, mask.sum(-1).tolist(), rooms)
 
     def keep(self, rows: list[int]) -> None:
         self.buffers = [self.buffers[r] for r in rows]
@@ -350,10 +351,10 @@ class _RowCache:
         return max(self.lengths, default=0)
 
 
-class _PromptRows:
-    """``_RowCache.prompt_pass``."""
-
-    is_compileable = False
+class _PromptRows(_PassCache):
+    """The cache of a prompt pass over left-padded rows (their real lengths ``reals``): each layer's keys and values
+    go straight into the new rows' buffers in ``rows``, with the padding left out, and the pass keeps none of them
+    (transformers' own cache would hold the padded batch's as well: a second copy)."""
 
     def __init__(self, rows: _RowCache, layers: int, reals: list[int], rooms: list[int]):
         self.rows, self.layers, self.reals, self.rooms = rows, layers, reals, rooms
@@ -371,15 +372,6 @@ class _PromptRows:
             self.rows.buffers += self.buffers
             self.rows.lengths += self.reals
         return key_states, value_states
-
-    def get_seq_length(self, layer_idx: int = 0) -> int:
-        return 0
-
-    def get_query_offset(self, layer_idx: int = 0) -> int:
-        return 0
-
-    def get_mask_sizes(self, query_length: int, layer_idx: int = 0) -> tuple[int, int]:
-        return query_length, 0
 
 
 def row_attention(module, query, key, value, attention_mask, **kwargs):
@@ -418,12 +410,12 @@ class _row_attention:
         return False
 
 
-def _prefill(lm, requests: list[Request], rows: list[int], cache_for: Callable | None = None) -> _Batch:
-    """The prompt pass of these requests, left-padded, into ``cache_for(mask)`` (default: transformers' own)."""
+def _prefill(lm, requests: list[Request], rows: list[int], cache=None) -> _Batch:
+    """The prompt pass of these requests, left-padded, into ``cache`` (default: transformers' own)."""
     from transformers.cache_utils import DynamicCache
 
     ids, mask, positions = prefix.left_padded(lm, [requests[i].ids for i in rows])
-    cache = cache_for(mask) if cache_for else DynamicCache(config=lm.model.config)
+    cache = cache if cache is not None else DynamicCache(config=lm.model.config)
     out = lm.model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
                    logits_to_keep=1)
     return _Batch(list(rows), out.cache, mask, positions[:, -1], out.logits[:, -1, :].argmax(-1))
