@@ -45,35 +45,93 @@ def test_each_output_is_lm_evals_own_and_the_same_in_one_batch(lm):
     assert reference[4].startswith(" 4, 5, 6") and ", 7" not in reference[4]
 
 
-def test_a_finished_sequence_leaves_the_batch(lm):
+def test_a_finished_sequence_leaves_the_batch(lm, monkeypatch):
     """Every forward position is accounted for: the padded prompt pass, then one position per sequence still
-    running at each step, nothing for a sequence that has ended."""
+    running at each step (no drafts here), nothing for a sequence that has ended."""
+    monkeypatch.setattr(decode, "SPECULATE", 0)
     requests = [decode.prepare(lm, c, k) for c, k in REQUESTS]
-    lengths = []
-    handle = lm.model.register_forward_pre_hook(
-        lambda module, args, kwargs: lengths.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True)
-    try:
-        outputs = decode.generate(lm, requests)
-    finally:
-        handle.remove()
+    outputs, calls = _calls(lm, lambda: decode.generate(lm, requests))
     steps = [len(lm.tok_encode(out)) for out in outputs]  # a lower bound on each sequence's tokens
     width = max(len(r.ids) for r in requests)
-    assert lengths[0] == (len(requests), width)
-    batch_sizes = [rows for rows, columns in lengths[1:]]
-    assert all(columns == 1 for _, columns in lengths[1:])
+    assert calls[0] == ("prompt", len(requests), width)
+    batch_sizes = [rows for kind, rows, positions in calls[1:] if kind == "step" and positions == rows]
+    assert len(batch_sizes) == len(calls) - 1  # every later call a step, one position a row
     assert batch_sizes == sorted(batch_sizes, reverse=True) and batch_sizes[-1] < len(requests)
     # the step count is the longest sequence's, bounded by the largest budget; the short budgets left early
-    assert len(lengths) - 1 < max(r.budget for r in requests)
-    assert sum(batch_sizes) < len(requests) * (len(lengths) - 1)
-    assert max(steps) <= len(lengths)
+    assert len(calls) - 1 < max(r.budget for r in requests)
+    assert sum(batch_sizes) < len(requests) * (len(calls) - 1)
+    assert max(steps) <= len(calls)
 
 
-def _shapes(lm, run):
-    shapes = []
-    handle = lm.model.register_forward_pre_hook(
-        lambda module, args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True)
+def test_prompt_lookup_drafts_keep_every_output(lm, monkeypatch):
+    """Rows that repeat what they have seen (a list continued, a phrase looping) run the tokens that followed the
+    same tokens before beside their next one, and keep those the model agrees with: fewer steps than tokens, and
+    every output is still lm-eval's, one request a batch, and the same with drafts off. A stop string or the budget
+    reached inside a draft ends the row there."""
+    requests = REQUESTS + [
+        ("a b c d e f a b c d e f a b c d e f a b", {"until": ["\n\n"], "max_gen_toks": 37}),
+        ("one two three, one two three, one two three, one", {"until": ["three, one two"], "max_gen_toks": 40}),
+        (CHAT.format("Repeat after me: la la la la la la la la"), {"until": ["\n\n"], "max_gen_toks": 25}),
+    ]
+    reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in requests]
+    prepared = [decode.prepare(lm, c, k) for c, k in requests]
+    outputs, calls = _calls(lm, lambda: decode.generate(lm, prepared))
+    assert outputs == reference
+    steps = [(rows, positions) for kind, rows, positions in calls if kind == "step"]
+    tokens = sum(len(lm.tok_encode(out)) for out in outputs)  # about each output's tokens
+    assert any(positions > rows for rows, positions in steps)  # drafts ran
+    assert sum(rows for rows, _ in steps) < tokens - len(requests)  # and were kept: fewer row-steps than tokens
+    monkeypatch.setattr(decode, "SPECULATE", 0)
+    plain, calls = _calls(lm, lambda: decode.generate(lm, prepared))
+    assert plain == reference
+    assert all(positions == rows for kind, rows, positions in calls if kind == "step")
+
+
+def test_a_draft_is_what_followed_the_longest_run_the_tokens_end_with():
+    lookup = decode._Lookup([1, 2, 3, 9, 5, 2, 3, 8, 1, 2, 3])
+    assert lookup.draft(3) == [9, 5, 2]  # (1, 2, 3) occurred before: what followed it, not what followed (2, 3)
+    lookup = decode._Lookup([5, 1, 2, 9, 1, 2, 7, 1, 2])
+    assert lookup.draft(3) == [7, 1, 2]  # the latest earlier (1, 2)
+    assert lookup.draft(4) == [7, 1, 2, 7]  # past the present: the loop (7, 1, 2) goes on
+    lookup.append(4)
+    assert lookup.draft(2) == []  # (2, 4) is new, and a single token is no evidence
+    lookup.append(1)
+    lookup.append(2)
+    assert lookup.draft(3) == [4, 1, 2]
+    assert decode._Lookup([1, 2] * 20).draft(3) == [1, 2, 1]
+
+
+def test_a_rows_draft_grows_while_kept_and_shrinks_when_rejected():
+    lookup = decode._Lookup([1, 2] * 20)
+    assert len(lookup.draft(100)) == decode.DRAFT_START
+    lookup.judged(decode.DRAFT_START, decode.DRAFT_START)
+    assert len(lookup.draft(100)) == decode.DRAFT_START + 2
+    for _ in range(20):
+        lookup.judged(1, 1)
+    assert len(lookup.draft(100)) == decode.SPECULATE
+    lookup.judged(5, 2)  # partly kept: the same size
+    assert len(lookup.draft(100)) == decode.SPECULATE
+    for _ in range(40):
+        lookup.judged(3, 0)
+    assert len(lookup.draft(100)) == 1
+
+
+def _calls(lm, run):
+    """``run()``'s result and its forward calls: ("prompt", rows, width) for a prompt pass, ("step", rows,
+    positions) for a decoding step (a flat sequence over per-row buffers: each row's token and its draft)."""
+    calls = []
+
+    def record(module, args, kwargs):
+        rows, columns = kwargs["input_ids"].shape
+        widths = getattr(kwargs.get("cache"), "widths", None)
+        if widths is not None:
+            calls.append(("step", len(widths), sum(widths)))
+        else:
+            calls.append(("step" if columns == 1 else "prompt", rows, rows if columns == 1 else columns))
+
+    handle = lm.model.register_forward_pre_hook(record, with_kwargs=True)
     try:
-        return run(), shapes
+        return run(), calls
     finally:
         handle.remove()
 
@@ -84,24 +142,24 @@ def test_a_group_joins_the_sequences_still_going(lm):
     reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in REQUESTS]
     requests = [decode.prepare(lm, c, k) for c, k in REQUESTS]
     groups = [[0, 1], [2, 3], [4, 5]]
-    outputs, shapes = _shapes(lm, lambda: decode.generate(lm, requests, groups))
+    outputs, calls = _calls(lm, lambda: decode.generate(lm, requests, groups))
     assert outputs == reference
-    prompts = [n for n, (_, columns) in enumerate(shapes) if columns > 1]
+    prompts = [n for n, (kind, _, _) in enumerate(calls) if kind == "prompt"]
     assert prompts == [0, 1, 2]  # all three fit beside each other: they join before the first step
-    widths = [columns for _, columns in shapes[:3]]
+    widths = [columns for _, _, columns in calls[:3]]
     assert widths[0] == len(requests[2].ids) or widths[0] == len(requests[3].ids)  # the group of budget 40 first
-    assert 2 < max(rows for rows, columns in shapes if columns == 1) <= 6
+    assert 2 < max(rows for kind, rows, _ in calls if kind == "step") <= 6
 
 
 def test_no_group_joins_past_the_cache_budget(lm, monkeypatch):
     reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in REQUESTS]
     requests = [decode.prepare(lm, c, k) for c, k in REQUESTS]
     monkeypatch.setattr(decode, "CACHE_POSITIONS", 1)
-    outputs, shapes = _shapes(lm, lambda: decode.generate(lm, requests, [[0, 1], [2, 3], [4, 5]]))
+    outputs, calls = _calls(lm, lambda: decode.generate(lm, requests, [[0, 1], [2, 3], [4, 5]]))
     assert outputs == reference
-    steps = [rows for rows, columns in shapes if columns == 1]
+    steps = [rows for kind, rows, _ in calls if kind == "step"]
     assert max(steps) == 1  # each request decoded alone, one after the other
-    prompts = [rows for rows, columns in shapes if columns > 1]
+    prompts = [rows for kind, rows, _ in calls if kind == "prompt"]
     assert prompts == [1] * len(requests)
 
 
@@ -113,12 +171,12 @@ def test_a_request_joins_mid_way_as_a_row_frees(lm, monkeypatch):
     requests = [decode.prepare(lm, c, k) for c, k in REQUESTS]
     monkeypatch.setattr(decode, "JOIN_ROWS", 2)
     monkeypatch.setattr(decode, "ADMIT_ROWS", 1)
-    outputs, shapes = _shapes(lm, lambda: decode.generate(lm, requests, [[2, 1], [4], [0], [3], [5]]))
+    outputs, calls = _calls(lm, lambda: decode.generate(lm, requests, [[2, 1], [4], [0], [3], [5]]))
     assert outputs == reference
-    prompts = [n for n, (_, columns) in enumerate(shapes) if columns > 1]
+    prompts = [n for n, (kind, _, _) in enumerate(calls) if kind == "prompt"]
     assert prompts[:1] == [0] and all(n > 1 for n in prompts[1:])  # the later ones came in after steps had run
-    assert max(rows for rows, columns in shapes) <= 2
-    assert any(rows == 2 and n > prompts[1] for n, (rows, columns) in enumerate(shapes) if columns == 1)
+    assert max(rows for _, rows, _ in calls) <= 2
+    assert any(rows == 2 and n > prompts[1] for n, (kind, rows, _) in enumerate(calls) if kind == "step")
 
 
 def test_models_with_sliding_window_layers_decode_group_by_group(lm, monkeypatch):
@@ -127,9 +185,9 @@ def test_models_with_sliding_window_layers_decode_group_by_group(lm, monkeypatch
     reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in REQUESTS]
     requests = [decode.prepare(lm, c, k) for c, k in REQUESTS]
     monkeypatch.setattr(decode, "_rows_ready", lambda lm: False)
-    outputs, shapes = _shapes(lm, lambda: decode.generate(lm, requests, [[0, 1], [2, 3], [4, 5]]))
+    outputs, calls = _calls(lm, lambda: decode.generate(lm, requests, [[0, 1], [2, 3], [4, 5]]))
     assert outputs == reference
-    assert max(rows for rows, columns in shapes if columns == 1) <= 2
+    assert max(rows for kind, rows, _ in calls if kind == "step") <= 2
 
 
 def test_the_engine_sends_mixed_budgets_to_one_batch(lm):
@@ -169,13 +227,13 @@ def test_a_prompt_that_begins_like_the_one_before_runs_only_its_rest(lm, monkeyp
     reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in requests]
     prepared = [decode.prepare(lm, c, k) for c, k in requests]
     monkeypatch.setattr(decode, "PREFIX_REUSE_MIN", 64)
-    outputs, shapes = _shapes(lm, lambda: decode.generate(lm, prepared, [[0], [1], [2]]))
+    outputs, calls = _calls(lm, lambda: decode.generate(lm, prepared, [[0], [1], [2]]))
     assert outputs == reference
-    widths = sorted(columns for rows, columns in shapes if columns > 1)
+    widths = sorted(columns for kind, _, columns in calls if kind == "prompt")
     lengths = sorted(len(r.ids) for r in prepared)
     shared = len(lm.tok_encode(CHAT.format(document)))
     assert len(widths) == 3 and widths[-1] in lengths  # the first in token order runs in full
     assert all(width < length - shared + 16 for width, length in zip(widths[:2], lengths))  # the others their rest
     monkeypatch.setattr(decode, "PREFIX_REUSE_MIN", 100_000)
-    full = _shapes(lm, lambda: decode.generate(lm, prepared, [[0], [1], [2]]))[1]
-    assert sorted(columns for rows, columns in full if columns > 1) == lengths
+    full = _calls(lm, lambda: decode.generate(lm, prepared, [[0], [1], [2]]))[1]
+    assert sorted(columns for kind, _, columns in full if kind == "prompt") == lengths
