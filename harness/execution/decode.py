@@ -377,7 +377,7 @@ def _prefill_rest(lm, ids: list[int], shared: int, source, cache: "_RowCache", l
     buffer): only the rest runs, attending to them (``_PromptRest``)."""
     import torch
 
-    buffer = source.new_empty(layers, 2, source.shape[2], max(room, len(ids)), source.shape[4])
+    buffer = _untouched((layers, 2, source.shape[2], max(room, len(ids)), source.shape[4]), source)
     buffer[:, :, :, :shared] = source[:, :, :, :shared]
     rest = torch.tensor([ids[shared:]], dtype=torch.long, device=lm.device)
     positions = torch.arange(shared, len(ids), device=lm.device)[None]
@@ -420,6 +420,21 @@ class _PromptRest(_PassCache):
         return self.buffer[layer_idx, 0, :, :end].unsqueeze(0), self.buffer[layer_idx, 1, :, :end].unsqueeze(0)
 
 
+def _untouched(shape: tuple[int, ...], like):
+    """An uninitialized tensor of ``like``'s dtype in memory of its own, mapped from the operating system: its pages
+    hold memory once written and go back when the tensor is freed. (From the allocator, a buffer below glibc's
+    mapping threshold would reuse pages other buffers wrote: the process would keep the most it ever wrote.)"""
+    import mmap
+    import math
+
+    import torch
+
+    if like.device.type != "cpu":
+        return like.new_empty(shape)
+    memory = mmap.mmap(-1, max(1, math.prod(shape) * like.element_size()))
+    return torch.frombuffer(memory, dtype=like.dtype).view(shape)
+
+
 class _Rows:
     """One layer's keys or values for a step: each row's own buffer up to the end of the positions it runs
     (``widths``: how many, its chosen token and its draft)."""
@@ -430,7 +445,7 @@ class _Rows:
 
 class _RowCache:
     """A key/value cache with one buffer per row (layers × keys/values × heads × positions × head size), sized for
-    the row's prompt and budget and allocated untouched (``new_empty``), so memory holds what was written. A step
+    the row's prompt and budget and allocated untouched (``_untouched``), so memory holds what was written. A step
     (one flat sequence: each row's ``widths`` positions in turn) writes each row's positions in place after its
     ``lengths`` and hands the attention each row's filled part; the step moves ``lengths`` past what it keeps."""
 
@@ -471,8 +486,8 @@ class _PromptRows(_PassCache):
     def update(self, key_states, value_states, layer_idx: int, *args, **kwargs):
         width = key_states.shape[2]
         if not self.buffers:
-            self.buffers = [key_states.new_empty(self.layers, 2, key_states.shape[1], max(room, real),
-                                                 key_states.shape[3]) for real, room in zip(self.reals, self.rooms)]
+            self.buffers = [_untouched((self.layers, 2, key_states.shape[1], max(room, real), key_states.shape[3]),
+                                       key_states) for real, room in zip(self.reals, self.rooms)]
         for row, (buffer, real) in enumerate(zip(self.buffers, self.reals)):
             buffer[layer_idx, 0, :, :real] = key_states[row, :, width - real:]
             buffer[layer_idx, 1, :, :real] = value_states[row, :, width - real:]
