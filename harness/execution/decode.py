@@ -9,7 +9,9 @@ generation config, the text decoded and cut at the first stop string), but a bat
 and a row leaves the batch (and its key/value buffer) at its own end: the budget, an end-of-sequence token, or a
 stop string in its text. A waiting request takes its place at once (continuous batching): each request has a
 key/value buffer of its own and each step attends every row over its own length only, so rows of different lengths
-share the model's matrix products without padding each other (``JOIN_ROWS``).
+share the model's matrix products without padding each other (``JOIN_ROWS``). A row whose last tokens occurred
+before in its prompt or output also runs, in the same step, the tokens that followed them there, and keeps those the
+model agrees with (prompt lookup, ``SPECULATE``): a looping answer takes several tokens a step.
 
 Greedy only, and only where ``model.generate`` would apply no logits processing besides the argmax: requests that
 sample, or a model whose generation config asks for a repetition penalty, forced or suppressed tokens and the like,
@@ -95,7 +97,7 @@ def _end_ids(lm) -> set[int]:
 # took 509 s at 2,045 MB peak RSS, 24,576 457 s at 2,430 MB.
 JOIN_ROWS = 32
 ADMIT_ROWS = 8
-CACHE_POSITIONS = 16_384
+CACHE_POSITIONS = 12_288
 ROW_ATTENTION = "octoglot_rows"
 # A prompt that begins with at least this many of the tokens of the prompt run just before it (long-context prompts
 # over one haystack: the same document, other needles or questions) takes that prefix's keys and values from the
@@ -227,7 +229,7 @@ def _step(lm, requests, running: _Batch, lookups: dict, generated, ends, done) -
         ids += [token, *draft]
         positions += range(n, n + 1 + len(draft))
         drafts.append(draft)
-    cache.widths = [1 + len(d) for d in drafts]
+    cache.step([1 + len(d) for d in drafts])
     device = lm.device
     with _row_attention(lm.model):
         out = lm.model(input_ids=torch.tensor([ids], device=device),
@@ -248,7 +250,7 @@ def _step(lm, requests, running: _Batch, lookups: dict, generated, ends, done) -
         cache.lengths[row] += 1 + agreed
         keep.append(row)
         tokens.append(mine[agreed])
-    cache.widths = None
+    cache.step(None)
     if not keep:
         return None
     if len(keep) < len(running.rows):
@@ -439,8 +441,8 @@ class _Rows:
     """One layer's keys or values for a step: each row's own buffer up to the end of the positions it runs
     (``widths``: how many, its chosen token and its draft)."""
 
-    def __init__(self, views: list, widths: list[int]):
-        self.views, self.widths = views, widths
+    def __init__(self, views: list, widths: list[int], masks: list):
+        self.views, self.widths, self.masks = views, widths, masks
 
 
 class _RowCache:
@@ -453,6 +455,17 @@ class _RowCache:
         self.buffers: list = []
         self.lengths: list[int] = []
         self.widths: list[int] | None = None
+        self.masks: list = []
+
+    def step(self, widths: list[int] | None) -> None:
+        """The positions each row runs in the next forward call (None after it), and each row's causal mask over
+        its buffer for them: None for one position (it attends to all), else offset by the row's length."""
+        import torch
+
+        self.widths, self.masks = widths, []
+        for buffer, n, width in zip(self.buffers, self.lengths, widths or []):
+            self.masks.append(None if width == 1 else torch.arange(n + width, device=buffer.device)
+                              <= torch.arange(n, n + width, device=buffer.device)[:, None])
 
     def keep(self, rows: list[int]) -> None:
         self.buffers = [self.buffers[r] for r in rows]
@@ -468,7 +481,7 @@ class _RowCache:
             start += width
             keys.append(buffer[layer_idx, 0, :, :n + width].unsqueeze(0))
             values.append(buffer[layer_idx, 1, :, :n + width].unsqueeze(0))
-        return _Rows(keys, self.widths), _Rows(values, self.widths)
+        return _Rows(keys, self.widths, self.masks), _Rows(values, self.widths, self.masks)
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
         return max(self.lengths, default=0)
@@ -511,11 +524,7 @@ def row_attention(module, query, key, value, attention_mask, **kwargs):
     if not isinstance(key, _Rows):
         return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
     outputs, start = [], 0
-    for k, v, width in zip(key.views, value.views, key.widths):
-        mask = None
-        if width > 1:
-            n = k.shape[2] - width
-            mask = torch.arange(n + width, device=k.device) <= torch.arange(n, n + width, device=k.device)[:, None]
+    for k, v, width, mask in zip(key.views, value.views, key.widths, key.masks):
         # what sdpa_attention_forward does unmasked (grouped heads, no causal flag for one query), here with a mask
         out = torch.nn.functional.scaled_dot_product_attention(
             query[:, :, start:start + width], k, v, attn_mask=mask, scale=kwargs.get("scaling"), enable_gqa=True)
