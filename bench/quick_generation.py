@@ -76,9 +76,11 @@ def main() -> int:
     kept = [0]
     extend = decode._extend
 
-    def counted(lm_, request, tokens, lookup, new, ends):
-        kept[0] += len(new)
-        return extend(lm_, request, tokens, lookup, new, ends)
+    def counted(lm_, request, tokens, lookup, new, ends):  # the tokens appended (none after a row's end)
+        before = len(tokens)
+        ended = extend(lm_, request, tokens, lookup, new, ends)
+        kept[0] += len(tokens) - before
+        return ended
 
     lm.model.forward = timed
     decode._extend = counted

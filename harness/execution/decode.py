@@ -113,9 +113,9 @@ PREFIX_REUSE_MIN = 1024
 # instruction-following answer that repeats a paragraph until its 1,280 tokens); there a step yields many tokens for
 # one reading of the row's keys and values and one of the weights. A row's draft starts at ``DRAFT_START`` tokens,
 # grows by 2 after a draft kept whole, up to ``SPECULATE``, and shrinks by 1 after one rejected at its first token
-# (transformers' schedule for assistant models). On the quick suite's 168 generation requests (SmolLM2), replayed
-# offline from their outputs, this keeps 44,533 tokens in 9,471 row-steps for 58,461 positions run (without
-# drafts: 44,533 of each). ``SPECULATE`` 0: off.
+# (transformers' schedule for assistant models). On the quick suite's 168 generation requests (SmolLM2,
+# ``bench/quick_generation.py``) this keeps 44,471 tokens in 9,369 row-steps for 57,861 positions run (without
+# drafts: 44,471 of each). ``SPECULATE`` 0: off.
 SPECULATE = 16
 DRAFT_START = 4
 LOOKUP_NGRAM = 3
