@@ -66,6 +66,11 @@ def main() -> int:
         widths = getattr(cache, "widths", None)  # a decoding step over per-row buffers: positions per row
         out = forward(*a, **kw)
         rows, columns = kw["input_ids"].shape
+        if isinstance(cache, decode._PromptPass):  # new rows' prompts, flat: the positions each runs
+            calls.append((False, len(cache.rests), sum(cache.rests) / len(cache.rests), 0,
+                          time.perf_counter() - started))
+            shared[0] += sum(cache.shared)
+            return out
         mask, lengths = kw.get("attention_mask"), getattr(cache, "lengths", None)
         if widths is not None:
             rows, columns = len(widths), sum(widths) / len(widths)
@@ -74,6 +79,7 @@ def main() -> int:
         return out
 
     kept = [0]
+    shared = [0]  # prompt positions taken from another prompt's keys and values (decode.SHARE_MIN)
     extend = decode._extend
 
     def counted(lm_, request, tokens, lookup, new, ends):  # the tokens appended (none after a row's end)
@@ -99,7 +105,8 @@ def main() -> int:
     steps = [c[1:] for c in calls if c[0]]
     print(f"{len(todo)} generation requests of the quick suite; wall {wall:.1f} s")
     print(f"prompt passes: {len(prompts)}, {sum(c[3] for c in prompts):.1f} s, "
-          f"{sum(c[0] * c[1] for c in prompts):.0f} positions incl. padding")
+          f"{sum(c[0] * c[1] for c in prompts):.0f} positions run, {shared[0]} taken from another prompt "
+          f"(decode.SHARE_MIN={decode.SHARE_MIN})")
     positions = sum(c[0] * c[1] for c in steps)
     print(f"decoding steps: {len(steps)}, {sum(c[3] for c in steps):.1f} s, {sum(c[0] for c in steps)} row-steps, "
           f"{positions:.0f} positions run, {kept[0]} tokens kept "

@@ -100,10 +100,17 @@ JOIN_ROWS = 32
 ADMIT_ROWS = 8
 CACHE_POSITIONS = 12_288
 ROW_ATTENTION = "octoglot_rows"
-# A prompt that begins with at least this many of the tokens of the prompt run just before it (long-context prompts
-# over one haystack: the same document, other needles or questions) takes that prefix's keys and values from the
-# earlier one's buffer and runs only the rest. Running a prompt in two passes rounds differently from one pass
-# (lm-eval's), so shorter shared beginnings (a chat template, few-shot examples) are run in full.
+# A new row whose prompt begins with at least ``SHARE_MIN`` tokens of a prompt whose keys and values are at hand
+# (another new row's in the same pass, a running row's, or the prompt run last, kept after its row ended) copies
+# those keys and values into its buffer and runs only the rest: few-shot examples, a chat template's system prompt,
+# a function-calling task's tool list, a long-context haystack with other needles or questions. New rows are taken
+# in token order, so that each shares what it can with the one before it. A row that shares attends under a mask of
+# rest × (shared + rest) positions; above ``SHARED_MASK_MAX`` of them (bytes) it runs whole.
+SHARE_MIN = 16
+SHARED_MASK_MAX = 2**26
+CAUSAL = "causal"  # a row's mask in a prompt pass where it attends causally over its own positions only
+# Planned groups of prompts longer than this wait in token order, whatever their budgets (``_order``): the prompts
+# over one haystack follow each other.
 PREFIX_REUSE_MIN = 1024
 # Prompt lookup (speculative decoding with the request's own tokens as the draft): each step, a row whose last
 # tokens (``LOOKUP_NGRAM`` down to ``LOOKUP_MIN`` of them) occurred earlier in its prompt or output proposes the
@@ -191,17 +198,11 @@ def _continuous(lm, requests, pending, generated, ends, done) -> None:
     while True:
         while taken := _admit(pending, running, requests):
             cache = running.cache if running is not None else _RowCache()
-            rooms = [len(requests[i].ids) + requests[i].budget for i in taken]
-            layers = lm.model.config.num_hidden_layers
-            shared = earlier.shared(requests[taken[0]].ids) if len(taken) == 1 else 0
-            if shared:
-                joined = _prefill_rest(lm, requests[taken[0]].ids, shared, earlier.buffer, cache, layers, rooms[0])
-            else:
-                joined = _prefill(lm, requests, taken,
-                                  _PromptRows(cache, layers, [len(requests[i].ids) for i in taken], rooms))
+            taken = sorted(taken, key=lambda i: requests[i].ids)
+            joined = _prompts(lm, requests, taken, running, cache, earlier)
             earlier.remember(requests[taken[-1]].ids, cache.buffers[-1])
-            joined = _advance(lm, requests, _Batch(taken, cache, None, joined.last, joined.tokens),
-                              generated, ends, done, offset=len(running.rows) if running is not None else 0)
+            joined = _advance(lm, requests, joined, generated, ends, done,
+                              offset=len(running.rows) if running is not None else 0)
             if joined is not None:
                 joined.tokens = joined.tokens.tolist()
                 lookups.update((i, _Lookup(requests[i].ids + generated[i])) for i in joined.rows)
@@ -353,74 +354,75 @@ def _rows_ready(lm) -> bool:
 
 
 class _Earlier:
-    """The prompt run last and its buffer (kept while a later prompt may share its beginning)."""
+    """The prompt run last and its buffer (kept after its row ends: the next prompts may share its beginning)."""
 
     ids: list[int] = []
     buffer = None
-
-    def shared(self, ids: list[int]) -> int:
-        """How many first tokens ``ids`` shares with the earlier prompt, when at least ``PREFIX_REUSE_MIN`` (and
-        one token left to run); else 0."""
-        if self.buffer is None or len(ids) <= PREFIX_REUSE_MIN or len(self.ids) < PREFIX_REUSE_MIN:
-            return 0
-        if ids[:PREFIX_REUSE_MIN] != self.ids[:PREFIX_REUSE_MIN]:
-            return 0
-        n = PREFIX_REUSE_MIN
-        limit = min(len(ids) - 1, len(self.ids))
-        while n < limit and ids[n] == self.ids[n]:
-            n += 1
-        return n
 
     def remember(self, ids: list[int], buffer) -> None:
         self.ids, self.buffer = ids, buffer
 
 
-def _prefill_rest(lm, ids: list[int], shared: int, source, cache: "_RowCache", layers: int, room: int) -> _Batch:
-    """One prompt whose first ``shared`` tokens' keys and values are copied from ``source`` (an earlier prompt's
-    buffer): only the rest runs, attending to them (``_PromptRest``)."""
+def _common(a: list[int], b: list[int]) -> int:
+    """How many first tokens two prompts share (a binary search over slices: long-context prompts are long)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _sources(requests: list[Request], taken: list[int], running: "_Batch | None", cache: "_RowCache",
+             earlier: _Earlier) -> tuple[list[int], list]:
+    """For each new row (``taken``, in token order), how many first tokens it takes from a prompt whose keys and
+    values are at hand (``SHARE_MIN``), and from where: a running row's buffer, the earlier prompt's, or the index
+    of a new row before it in the pass; (0, None) for a row run whole."""
+    known = list(zip((requests[i].ids for i in running.rows), cache.buffers)) if running is not None else []
+    if earlier.buffer is not None:
+        known.append((earlier.ids, earlier.buffer))
+    shared, sources = [], []
+    for k, i in enumerate(taken):
+        ids = requests[i].ids
+        best, source = 0, None
+        for other, buffer in known + [(requests[j].ids, n) for n, j in enumerate(taken[:k])]:
+            n = _common(ids, other)
+            if n > best:
+                best, source = n, buffer
+        best = min(best, len(ids) - 1)
+        rest = len(ids) - best
+        if best < SHARE_MIN or rest * (best + rest) > SHARED_MASK_MAX:
+            best, source = 0, None
+        shared.append(best)
+        sources.append(source)
+    return shared, sources
+
+
+def _prompts(lm, requests: list[Request], taken: list[int], running: "_Batch | None", cache: "_RowCache",
+             earlier: _Earlier) -> _Batch:
+    """The prompt pass of the new rows ``taken`` (in token order): one flat sequence of each row's tokens after
+    the beginning it shares (``_sources``), at their own positions, into new buffers appended to ``cache``
+    (``_PromptPass``); the logits of each row's last position only."""
     import torch
 
-    buffer = _untouched((layers, 2, source.shape[2], max(room, len(ids)), source.shape[4]), source)
-    buffer[:, :, :, :shared] = source[:, :, :, :shared]
-    rest = torch.tensor([ids[shared:]], dtype=torch.long, device=lm.device)
-    positions = torch.arange(shared, len(ids), device=lm.device)[None]
-    out = lm.model(input_ids=rest, position_ids=positions, cache=_PromptRest(buffer, shared, layers),
-                   use_cache=True, logits_to_keep=1)
-    cache.buffers.append(buffer)
-    cache.lengths.append(len(ids))
-    return _Batch([], cache, None, positions[:, -1], out.logits[:, -1, :].argmax(-1))
-
-
-class _PassCache:
-    """What transformers asks of the cache of a prompt pass (for the mask) whose first ``offset`` positions are
-    already in a buffer: the queries start there, the keys and values span them and the pass's own."""
-
-    is_compileable = False
-    offset = 0
-
-    def get_seq_length(self, layer_idx: int = 0) -> int:
-        return self.offset
-
-    def get_query_offset(self, layer_idx: int = 0) -> int:
-        return self.offset
-
-    def get_mask_sizes(self, query_length: int, layer_idx: int = 0) -> tuple[int, int]:
-        return self.offset + query_length, 0
-
-
-class _PromptRest(_PassCache):
-    """The cache of ``_prefill_rest``: the shared beginning is in ``buffer`` already; each layer writes the rest's
-    keys and values after it and attends over both (a causal mask offset by the beginning's length)."""
-
-    def __init__(self, buffer, shared: int, layers: int):
-        self.buffer, self.shared, self.layers = buffer, shared, layers
-        self.offset = shared
-
-    def update(self, key_states, value_states, layer_idx: int, *args, **kwargs):
-        end = self.shared + key_states.shape[2]
-        self.buffer[layer_idx, 0, :, self.shared:end] = key_states[0]
-        self.buffer[layer_idx, 1, :, self.shared:end] = value_states[0]
-        return self.buffer[layer_idx, 0, :, :end].unsqueeze(0), self.buffer[layer_idx, 1, :, :end].unsqueeze(0)
+    shared, sources = _sources(requests, taken, running, cache, earlier)
+    ids, positions, lasts = [], [], []
+    for i, n in zip(taken, shared):
+        ids += requests[i].ids[n:]
+        positions += range(n, len(requests[i].ids))
+        lasts.append(len(ids) - 1)
+    device = lm.device
+    rooms = [len(requests[i].ids) + requests[i].budget for i in taken]
+    rests = [len(requests[i].ids) - n for i, n in zip(taken, shared)]
+    with _row_attention(lm.model):
+        out = lm.model(input_ids=torch.tensor([ids], device=device),
+                       position_ids=torch.tensor([positions], device=device),
+                       cache=_PromptPass(cache, lm.model.config.num_hidden_layers, shared, sources, rests, rooms),
+                       use_cache=True, logits_to_keep=torch.tensor(lasts, device=device))
+    last = torch.tensor([len(requests[i].ids) - 1 for i in taken], device=device)
+    return _Batch(list(taken), cache, None, last, out.logits[0].argmax(-1))
 
 
 def _untouched(shape: tuple[int, ...], like):
@@ -488,27 +490,48 @@ class _RowCache:
         return max(self.lengths, default=0)
 
 
-class _PromptRows(_PassCache):
-    """The cache of a prompt pass over left-padded rows (their real lengths ``reals``): each layer's keys and values
-    go straight into the new rows' buffers in ``rows``, with the padding left out, and the pass keeps none of them
-    (transformers' own cache would hold the padded batch's as well: a second copy)."""
+class _PromptPass:
+    """The cache of a prompt pass (``_prompts``): each new row's buffer, allocated untouched for its prompt and
+    budget, takes its shared beginning from its source (``_sources``) layer by layer, then the keys and values of
+    its own positions from the flat sequence (each row's ``rests`` in turn); each row attends over its own buffer,
+    under a causal mask offset by its shared beginning, or, with none, causally (``CAUSAL``: no mask held). The
+    buffers join ``rows`` after the last layer; the pass keeps nothing else."""
 
-    def __init__(self, rows: _RowCache, layers: int, reals: list[int], rooms: list[int]):
-        self.rows, self.layers, self.reals, self.rooms = rows, layers, reals, rooms
+    is_compileable = False
+
+    def __init__(self, rows: "_RowCache", layers: int, shared: list[int], sources: list, rests: list[int],
+                 rooms: list[int]):
+        import torch
+
+        self.rows, self.layers, self.shared, self.sources, self.rests, self.rooms = (
+            rows, layers, shared, sources, rests, rooms)
         self.buffers: list = []
+        self.masks = [CAUSAL if n == 0 else torch.arange(n + w) <= torch.arange(n, n + w)[:, None]
+                      for n, w in zip(shared, rests)]
 
     def update(self, key_states, value_states, layer_idx: int, *args, **kwargs):
-        width = key_states.shape[2]
+        import torch
+
+        states = torch.stack([key_states[0], value_states[0]])  # 2 × heads × positions × size
         if not self.buffers:
-            self.buffers = [_untouched((self.layers, 2, key_states.shape[1], max(room, real), key_states.shape[3]),
-                                       key_states) for real, room in zip(self.reals, self.rooms)]
-        for row, (buffer, real) in enumerate(zip(self.buffers, self.reals)):
-            buffer[layer_idx, 0, :, :real] = key_states[row, :, width - real:]
-            buffer[layer_idx, 1, :, :real] = value_states[row, :, width - real:]
+            self.buffers = [_untouched((self.layers, 2, states.shape[1], max(room, n + w), states.shape[3]),
+                                       key_states) for n, w, room in zip(self.shared, self.rests, self.rooms)]
+        keys, values, start = [], [], 0
+        for buffer, n, w, source in zip(self.buffers, self.shared, self.rests, self.sources):
+            if n:
+                source = self.buffers[source] if isinstance(source, int) else source
+                buffer[layer_idx, :, :, :n] = source[layer_idx, :, :, :n]
+            buffer[layer_idx, :, :, n:n + w] = states[:, :, start:start + w]
+            start += w
+            keys.append(buffer[layer_idx, 0, :, :n + w].unsqueeze(0))
+            values.append(buffer[layer_idx, 1, :, :n + w].unsqueeze(0))
         if layer_idx == self.layers - 1:
             self.rows.buffers += self.buffers
-            self.rows.lengths += self.reals
-        return key_states, value_states
+            self.rows.lengths += [n + w for n, w in zip(self.shared, self.rests)]
+        return _Rows(keys, self.rests, self.masks), _Rows(values, self.rests, self.masks)
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return 0
 
 
 def row_attention(module, query, key, value, attention_mask, **kwargs):
@@ -527,8 +550,10 @@ def row_attention(module, query, key, value, attention_mask, **kwargs):
     outputs, start = [], 0
     for k, v, width, mask in zip(key.views, value.views, key.widths, key.masks):
         # what sdpa_attention_forward does unmasked (grouped heads, no causal flag for one query), here with a mask
+        causal = mask is CAUSAL
         out = torch.nn.functional.scaled_dot_product_attention(
-            query[:, :, start:start + width], k, v, attn_mask=mask, scale=kwargs.get("scaling"), enable_gqa=True)
+            query[:, :, start:start + width], k, v, attn_mask=None if causal else mask, is_causal=causal,
+            scale=kwargs.get("scaling"), enable_gqa=True)
         outputs.append(out.transpose(1, 2))
         start += width
     return torch.cat(outputs, dim=1), None

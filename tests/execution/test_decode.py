@@ -46,14 +46,14 @@ def test_each_output_is_lm_evals_own_and_the_same_in_one_batch(lm):
 
 
 def test_a_finished_sequence_leaves_the_batch(lm, monkeypatch):
-    """Every forward position is accounted for: the padded prompt pass, then one position per sequence still
+    """Every forward position is accounted for: the prompt pass (each prompt's own positions, one flat sequence,
+    unpadded: these prompts share no beginning of ``SHARE_MIN`` tokens), then one position per sequence still
     running at each step (no drafts here), nothing for a sequence that has ended."""
     monkeypatch.setattr(decode, "SPECULATE", 0)
     requests = [decode.prepare(lm, c, k) for c, k in REQUESTS]
     outputs, calls = _calls(lm, lambda: decode.generate(lm, requests))
     steps = [len(lm.tok_encode(out)) for out in outputs]  # a lower bound on each sequence's tokens
-    width = max(len(r.ids) for r in requests)
-    assert calls[0] == ("prompt", len(requests), width)
+    assert calls[0] == ("prompt", len(requests), sum(len(r.ids) for r in requests))
     batch_sizes = [rows for kind, rows, positions in calls[1:] if kind == "step" and positions == rows]
     assert len(batch_sizes) == len(calls) - 1  # every later call a step, one position a row
     assert batch_sizes == sorted(batch_sizes, reverse=True) and batch_sizes[-1] < len(requests)
@@ -123,8 +123,11 @@ def _calls(lm, run):
 
     def record(module, args, kwargs):
         rows, columns = kwargs["input_ids"].shape
-        widths = getattr(kwargs.get("cache"), "widths", None)
-        if widths is not None:
+        cache = kwargs.get("cache")
+        widths = getattr(cache, "widths", None)
+        if isinstance(cache, decode._PromptPass):  # new rows' prompts, flat: the positions each runs
+            calls.append(("prompt", len(cache.rests), sum(cache.rests)))
+        elif widths is not None:
             calls.append(("step", len(widths), sum(widths)))
         else:
             calls.append(("step" if columns == 1 else "prompt", rows, rows if columns == 1 else columns))
@@ -147,7 +150,7 @@ def test_a_group_joins_the_sequences_still_going(lm):
     prompts = [n for n, (kind, _, _) in enumerate(calls) if kind == "prompt"]
     assert prompts == [0, 1, 2]  # all three fit beside each other: they join before the first step
     widths = [columns for _, _, columns in calls[:3]]
-    assert widths[0] == len(requests[2].ids) or widths[0] == len(requests[3].ids)  # the group of budget 40 first
+    assert widths[0] == len(requests[2].ids) + len(requests[3].ids)  # the group of budget 40 first
     assert 2 < max(rows for kind, rows, _ in calls if kind == "step") <= 6
 
 
@@ -226,7 +229,6 @@ def test_a_prompt_that_begins_like_the_one_before_runs_only_its_rest(lm, monkeyp
                 for question in ("Wann beginnt die Geschichte?", "Wer kam an den Fluss?", "Was ist die Stadt?")]
     reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in requests]
     prepared = [decode.prepare(lm, c, k) for c, k in requests]
-    monkeypatch.setattr(decode, "PREFIX_REUSE_MIN", 64)
     outputs, calls = _calls(lm, lambda: decode.generate(lm, prepared, [[0], [1], [2]]))
     assert outputs == reference
     widths = sorted(columns for kind, _, columns in calls if kind == "prompt")
@@ -234,6 +236,33 @@ def test_a_prompt_that_begins_like_the_one_before_runs_only_its_rest(lm, monkeyp
     shared = len(lm.tok_encode(CHAT.format(document)))
     assert len(widths) == 3 and widths[-1] in lengths  # the first in token order runs in full
     assert all(width < length - shared + 16 for width, length in zip(widths[:2], lengths))  # the others their rest
-    monkeypatch.setattr(decode, "PREFIX_REUSE_MIN", 100_000)
+    monkeypatch.setattr(decode, "SHARE_MIN", 100_000)
     full = _calls(lm, lambda: decode.generate(lm, prepared, [[0], [1], [2]]))[1]
     assert sorted(columns for kind, _, columns in full if kind == "prompt") == lengths
+
+
+def test_prompts_of_one_pass_share_their_beginning(lm):
+    """Few-shot prompts (the same examples, other questions) in one prompt pass: taken in token order, each after
+    the first runs only what follows the beginning it shares with the one before it, in the same forward call, and
+    every output is still lm-eval's, one request a batch."""
+    import os
+
+    shots = "Frage: Wie viel ist 3 + 4?\nAntwort: 7\n\nFrage: Wie viel ist 5 + 1?\nAntwort: 6\n\n" * 3
+    requests = [(shots + f"Frage: Wie viel ist {question}?\nAntwort:", {"until": ["\n"], "max_gen_toks": 6})
+                for question in ("8 + 1", "2 + 2", "1 + 9")]
+    reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in requests]
+    prepared = [decode.prepare(lm, c, k) for c, k in requests]
+    outputs, calls = _calls(lm, lambda: decode.generate(lm, prepared))
+    assert outputs == reference
+    ordered = sorted(r.ids for r in prepared)
+    shared = [len(os.path.commonprefix([a, b])) for a, b in zip(ordered, ordered[1:])]
+    assert min(shared) >= len(lm.tok_encode(shots)) - 2
+    assert [c for c in calls if c[0] == "prompt"] == [("prompt", 3, sum(map(len, ordered)) - sum(shared))]
+
+
+def test_common_counts_the_first_tokens_two_prompts_share():
+    assert decode._common([1, 2, 3, 4], [1, 2, 3, 5, 6]) == 3
+    assert decode._common([1, 2], [1, 2, 3]) == 2
+    assert decode._common([7, 2], [1, 2]) == 0
+    assert decode._common([], [1]) == 0
+    assert decode._common(list(range(10_000)), list(range(9_999)) + [0]) == 9_999
