@@ -26,7 +26,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
-from harness.execution import prefix
+from harness.execution import onednn, prefix
 
 GREEDY_KEYS = {"until", "max_gen_toks", "do_sample", "temperature"}
 # generation-config fields that do not change greedy decoding (ids, switches, sampling settings that greedy ignores)
@@ -108,6 +108,9 @@ ROW_ATTENTION = "octoglot_rows"
 # rest × (shared + rest) positions; above ``SHARED_MASK_MAX`` of them (bytes) it runs whole.
 SHARE_MIN = 16
 SHARED_MASK_MAX = 2**26
+# a prompt pass runs its new rows in forward calls of at most this many prompt tokens (``_parts``): the calls'
+# activations (SmolLM2's MLP holds 3 × 1,536 floats a position) stay ~100 MB, whatever the pass
+PASS_POSITIONS = 4096
 CAUSAL = "causal"  # a row's mask in a prompt pass where it attends causally over its own positions only
 # Planned groups of prompts longer than this wait in token order, whatever their budgets (``_order``): the prompts
 # over one haystack follow each other.
@@ -198,9 +201,7 @@ def _continuous(lm, requests, pending, generated, ends, done) -> None:
     while True:
         while taken := _admit(pending, running, requests):
             cache = running.cache if running is not None else _RowCache()
-            taken = sorted(taken, key=lambda i: requests[i].ids)
-            joined = _prompts(lm, requests, taken, running, cache, earlier)
-            earlier.remember(requests[taken[-1]].ids, cache.buffers[-1])
+            joined = _new_rows(lm, requests, taken, running, cache, earlier)
             joined = _advance(lm, requests, joined, generated, ends, done,
                               offset=len(running.rows) if running is not None else 0)
             if joined is not None:
@@ -233,7 +234,7 @@ def _step(lm, requests, running: _Batch, lookups: dict, generated, ends, done) -
         drafts.append(draft)
     cache.step([1 + len(d) for d in drafts])
     device = lm.device
-    with _row_attention(lm.model):
+    with _row_attention(lm.model), onednn.linear_layers(lm.model):
         out = lm.model(input_ids=torch.tensor([ids], device=device),
                        position_ids=torch.tensor([positions], device=device), cache=cache, use_cache=True)
     chosen = out.logits[0].argmax(-1).tolist()
@@ -375,14 +376,12 @@ def _common(a: list[int], b: list[int]) -> int:
     return low
 
 
-def _sources(requests: list[Request], taken: list[int], running: "_Batch | None", cache: "_RowCache",
-             earlier: _Earlier) -> tuple[list[int], list]:
+def _sources(requests: list[Request], taken: list[int],
+             known: list[tuple[list[int], object]]) -> tuple[list[int], list]:
     """For each new row (``taken``, in token order), how many first tokens it takes from a prompt whose keys and
-    values are at hand (``SHARE_MIN``), and from where: a running row's buffer, the earlier prompt's, or the index
-    of a new row before it in the pass; (0, None) for a row run whole."""
-    known = list(zip((requests[i].ids for i in running.rows), cache.buffers)) if running is not None else []
-    if earlier.buffer is not None:
-        known.append((earlier.ids, earlier.buffer))
+    values are at hand (``SHARE_MIN``), and from where: a buffer of ``known`` ((prompt, buffer) pairs: the running
+    rows', the earlier prompt's, those of this pass's earlier parts), or the index of a new row before it in this
+    call; (0, None) for a row run whole."""
     shared, sources = [], []
     for k, i in enumerate(taken):
         ids = requests[i].ids
@@ -400,14 +399,45 @@ def _sources(requests: list[Request], taken: list[int], running: "_Batch | None"
     return shared, sources
 
 
-def _prompts(lm, requests: list[Request], taken: list[int], running: "_Batch | None", cache: "_RowCache",
-             earlier: _Earlier) -> _Batch:
-    """The prompt pass of the new rows ``taken`` (in token order): one flat sequence of each row's tokens after
-    the beginning it shares (``_sources``), at their own positions, into new buffers appended to ``cache``
-    (``_PromptPass``); the logits of each row's last position only."""
+def _new_rows(lm, requests: list[Request], taken: list[int], running: "_Batch | None", cache: "_RowCache",
+              earlier: "_Earlier") -> _Batch:
+    """The requests ``taken`` as new rows of ``cache``, in token order: their prompt passes (``_parts``,
+    ``_prompts``), each prompt sharing what it can with those at hand, and each row's first token."""
     import torch
 
-    shared, sources = _sources(requests, taken, running, cache, earlier)
+    taken = sorted(taken, key=lambda i: requests[i].ids)
+    known = list(zip((requests[i].ids for i in running.rows), cache.buffers)) if running is not None else []
+    if earlier.buffer is not None:
+        known.append((earlier.ids, earlier.buffer))
+    tokens = []
+    for part in _parts(requests, taken):
+        tokens += _prompts(lm, requests, part, known, cache)
+        known += zip((requests[i].ids for i in part), cache.buffers[-len(part):])
+    earlier.remember(requests[taken[-1]].ids, cache.buffers[-1])
+    last = torch.tensor([len(requests[i].ids) - 1 for i in taken])
+    return _Batch(taken, cache, None, last, torch.tensor(tokens))
+
+
+def _parts(requests: list[Request], taken: list[int]) -> list[list[int]]:
+    """The new rows cut into consecutive parts of at most ``PASS_POSITIONS`` prompt tokens (a longer prompt alone):
+    one forward call each."""
+    parts, size = [], 0
+    for i in taken:
+        if not parts or size + len(requests[i].ids) > PASS_POSITIONS:
+            parts.append([])
+            size = 0
+        parts[-1].append(i)
+        size += len(requests[i].ids)
+    return parts
+
+
+def _prompts(lm, requests: list[Request], taken: list[int], known: list, cache: "_RowCache") -> list[int]:
+    """The prompt pass of the new rows ``taken`` (in token order): one flat sequence of each row's tokens after
+    the beginning it shares (``_sources``), at their own positions, into new buffers appended to ``cache``
+    (``_PromptPass``); each row's greedy next token, from the logits of its last position only."""
+    import torch
+
+    shared, sources = _sources(requests, taken, known)
     ids, positions, lasts = [], [], []
     for i, n in zip(taken, shared):
         ids += requests[i].ids[n:]
@@ -416,13 +446,12 @@ def _prompts(lm, requests: list[Request], taken: list[int], running: "_Batch | N
     device = lm.device
     rooms = [len(requests[i].ids) + requests[i].budget for i in taken]
     rests = [len(requests[i].ids) - n for i, n in zip(taken, shared)]
-    with _row_attention(lm.model):
+    with _row_attention(lm.model), onednn.linear_layers(lm.model):
         out = lm.model(input_ids=torch.tensor([ids], device=device),
                        position_ids=torch.tensor([positions], device=device),
                        cache=_PromptPass(cache, lm.model.config.num_hidden_layers, shared, sources, rests, rooms),
                        use_cache=True, logits_to_keep=torch.tensor(lasts, device=device))
-    last = torch.tensor([len(requests[i].ids) - 1 for i in taken], device=device)
-    return _Batch(list(taken), cache, None, last, out.logits[0].argmax(-1))
+    return out.logits[0].argmax(-1).tolist()
 
 
 def _untouched(shape: tuple[int, ...], like):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.execution import onednn
 from harness.execution.batching import cheapest_cuts
 
 # Cost model of one forward call on a CPU, in token positions: a call costs CALL_COST positions of work besides the
@@ -138,7 +139,7 @@ def score_batch(lm, items: list[Item]) -> list[list[tuple[float, bool]]]:
     pad = pad_id(lm)
     ids, mask, positions = left_padded(lm, [i.prefix for i in items])
     rest = max(i.rest for i in items)
-    with torch.no_grad():
+    with torch.no_grad(), onednn.linear_layers(model):
         first = model(ids, attention_mask=mask, position_ids=positions, use_cache=bool(rest), logits_to_keep=1)
         heads = F.log_softmax(first.logits[:, -1].float(), dim=-1)
         tails = None
