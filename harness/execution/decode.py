@@ -98,7 +98,7 @@ def _end_ids(lm) -> set[int]:
 # built once a step). With prompt-lookup drafts a step runs several positions a row, so fewer rows cost little.
 JOIN_ROWS = 32
 ADMIT_ROWS = 8
-CACHE_POSITIONS = 12_288
+CACHE_POSITIONS = 10_240
 ROW_ATTENTION = "octoglot_rows"
 # A new row whose prompt begins with at least ``SHARE_MIN`` tokens of a prompt whose keys and values are at hand
 # (another new row's in the same pass, a running row's, or the prompt run last, kept after its row ended) copies
