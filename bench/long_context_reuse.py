@@ -1,7 +1,7 @@
 """What prefix reuse saves on the long-context tasks: the same NIAH and CWE generation requests run twice through
 ``harness.execution.engine.generate_until`` on the bundled SmolLM2 (float32, CPU), once with
-``decode.PREFIX_REUSE_MIN`` as shipped (a prompt that begins with at least that many tokens of the prompt before it
-runs only its rest) and once with reuse off, each in a fresh process.
+``decode.SHARE_MIN`` as shipped (a prompt that begins with at least that many tokens of a prompt whose keys and
+values are at hand runs only its rest) and once with reuse off, each in a fresh process.
 
     OCTOGLOT_DATA=../shared/data python bench/long_context_reuse.py [--length 4k] [--limit 2] [--langs en,de]
 
@@ -50,15 +50,21 @@ def child(args) -> None:
     started = time.perf_counter()
     todo = json.loads(Path(args.requests).read_text())
     if args.side == "off":
-        decode.PREFIX_REUSE_MIN = 10 ** 9
+        decode.SHARE_MIN = 10 ** 9
     config = RunConfig(model="smollm2", model_args=None, tasks=[], langs=[], limit=None, seed=1234,
                        output=Path(tempfile.gettempdir()), data_dir=None, use_cache=False)
     lm = Worker(ModelSettings.of(config)).engine.lm
     counts = {"prompt_positions": 0, "steps": 0}
 
     def hook(module, a, kwargs):
-        rows, columns = kwargs["input_ids"].shape
-        counts["prompt_positions" if columns > 1 else "steps"] += rows * columns if columns > 1 else 1
+        cache = kwargs.get("cache")
+        if isinstance(cache, decode._PromptPass):  # new rows' prompts, flat: the positions each runs
+            counts["prompt_positions"] += sum(cache.rests)
+        elif getattr(cache, "widths", None) is not None:  # a decoding step over per-row buffers
+            counts["steps"] += 1
+        else:  # a model off the per-row path: left-padded prompt passes, one-token steps
+            rows, columns = kwargs["input_ids"].shape
+            counts["prompt_positions" if columns > 1 else "steps"] += rows * columns if columns > 1 else 1
 
     handle = lm.model.register_forward_pre_hook(hook, with_kwargs=True)
     outputs = engine.generate_until(lm, [c for c, _ in todo], [k for _, k in todo])
@@ -98,7 +104,7 @@ def main() -> int:
     on, off = sides["on"], sides["off"]
     same = sum(a == b for a, b in zip(on["outputs"], off["outputs"]))
     print(f"long-context requests: {len(todo)} ({args.length}, --limit {args.limit}, langs {args.langs or 'all'}); "
-          f"decode.PREFIX_REUSE_MIN = {decode.PREFIX_REUSE_MIN}\n")
+          f"decode.SHARE_MIN = {decode.SHARE_MIN}\n")
     print("| measure | reuse on | reuse off | ratio |\n|---|---|---|---|")
     print(f"| whole process wall (s) | {on['wall']:.1f} | {off['wall']:.1f} | {on['wall'] / off['wall']:.2f} |")
     print(f"| prompt positions run | {on['prompt_positions']} | {off['prompt_positions']} | "

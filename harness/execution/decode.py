@@ -90,12 +90,12 @@ def _end_ids(lm) -> set[int]:
 # own positions only (``_RowCache``, ``row_attention``), so a request joins the running batch as soon as a row is
 # free, without padding to the others or copying their caches. A request is taken in while the batch has fewer than
 # ``JOIN_ROWS`` rows and the buffers of the rows, each counted at its prompt plus its whole budget (what it may
-# come to), stay within ``CACHE_POSITIONS``: 12,288 positions are 565 MB in SmolLM2-135M float32 (46 KB a
+# come to), stay within ``CACHE_POSITIONS``: 10,240 positions are 471 MB in SmolLM2-135M float32 (46 KB a
 # position). The buffers are allocated untouched (``_untouched``), so memory holds the positions written, not the
 # budgets. New requests wait until ``ADMIT_ROWS`` rows are free (or their whole planned group fits): fewer, fuller
-# prompt passes. The bound trades memory for time (quick suite on SmolLM2, 2 cores, ``bench/vs_lmeval.py --only
-# quick``): 12,288 took 314 s at 1,999 MB peak RSS; 16,384 338 s at 2,124 MB (measured before the draft masks were
-# built once a step). With prompt-lookup drafts a step runs several positions a row, so fewer rows cost little.
+# prompt passes. The bound trades memory for time (quick suite on SmolLM2, 2 cores, ``octoglot run --suite quick
+# --no-cache`` as ``bench/vs_lmeval.py --only quick`` runs it, with oneDNN's linear layers): 12,288 took 254-272 s
+# at 2,003-2,051 MB peak RSS in three runs, 10,240 263 s at 1,879 MB (with the heap trimmed after scoring).
 JOIN_ROWS = 32
 ADMIT_ROWS = 8
 CACHE_POSITIONS = 10_240
