@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.execution import onednn
 from harness.execution.batching import cheapest_cuts
 
 # Cost model of one forward call on a CPU, in token positions: a call costs CALL_COST positions of work besides the
@@ -139,7 +138,9 @@ def score_batch(lm, items: list[Item]) -> list[list[tuple[float, bool]]]:
     pad = pad_id(lm)
     ids, mask, positions = left_padded(lm, [i.prefix for i in items])
     rest = max(i.rest for i in items)
-    with torch.no_grad(), onednn.linear_layers(model):
+    # PyTorch's own kernels (MKL), not ``onednn``: oneDNN's rounding moved log-likelihoods by up to 1.42e-4 from
+    # lm-eval's over 1,500 requests (``bench/vs_lmeval.py``; 8.9e-5 with MKL), past the 1e-4 they must stay within
+    with torch.no_grad():
         first = model(ids, attention_mask=mask, position_ids=positions, use_cache=bool(rest), logits_to_keep=1)
         heads = F.log_softmax(first.logits[:, -1].float(), dim=-1)
         tails = None
