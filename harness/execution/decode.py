@@ -162,7 +162,8 @@ def generate(lm, requests: list[Request], groups: list[list[int]] | None = None,
     generated: list[list[int]] = [[] for _ in requests]
     with torch.inference_mode():
         if _rows_ready(lm):
-            _continuous(lm, requests, pending, generated, ends, done)
+            with onednn.linear_layers(lm.model):  # patched once for the loop's every forward call
+                _continuous(lm, requests, pending, generated, ends, done)
         else:
             for group in pending:
                 _one_group(lm, requests, group, generated, ends, done)
@@ -234,7 +235,7 @@ def _step(lm, requests, running: _Batch, lookups: dict, generated, ends, done) -
         drafts.append(draft)
     cache.step([1 + len(d) for d in drafts])
     device = lm.device
-    with _row_attention(lm.model), onednn.linear_layers(lm.model):
+    with _row_attention(lm.model):
         out = lm.model(input_ids=torch.tensor([ids], device=device),
                        position_ids=torch.tensor([positions], device=device), cache=cache, use_cache=True)
     chosen = out.logits[0].argmax(-1).tolist()
@@ -446,7 +447,7 @@ def _prompts(lm, requests: list[Request], taken: list[int], known: list, cache: 
     device = lm.device
     rooms = [len(requests[i].ids) + requests[i].budget for i in taken]
     rests = [len(requests[i].ids) - n for i, n in zip(taken, shared)]
-    with _row_attention(lm.model), onednn.linear_layers(lm.model):
+    with _row_attention(lm.model):
         out = lm.model(input_ids=torch.tensor([ids], device=device),
                        position_ids=torch.tensor([positions], device=device),
                        cache=_PromptPass(cache, lm.model.config.num_hidden_layers, shared, sources, rests, rooms),
