@@ -1,7 +1,7 @@
 """octoglot against plain lm-eval, on the same machine, model (smollm2), data and requests.
 
     python bench/vs_lmeval.py [--limit 25] [--runs 3] [--runs-same 1] [--gen-limit 5] [--lighteval] [--quick]
-                              [--only generation|lighteval|quick] [--data-dir ../shared/data]
+                              [--only loglikelihood|generation|lighteval|quick] [--data-dir ../shared/data]
 
 Every figure printed is measured by this run. Every measurement runs each tool in fresh ("cold") processes,
 the same number for both tools, and reports the median:
@@ -79,7 +79,8 @@ T0 = time.perf_counter()
 import importlib, json, sys
 
 SPEC = json.loads(sys.argv[1])
-COUNTS = {"forward_calls": 0, "tokens": 0, "tokens_unpadded": 0, "calls_with_mask": 0, "other_top_level_calls": 0}
+COUNTS = {"forward_calls": 0, "tokens": 0, "tokens_unpadded": 0, "calls_with_mask": 0, "other_top_level_calls": 0,
+          "forward_seconds": 0.0}
 
 
 def install_forward_counter():
@@ -88,9 +89,11 @@ def install_forward_counter():
     import torch
     from torch.nn.modules import module as nn_module
 
-    depth = [0]
+    depth, started = [0], [0.0]
 
     def enter(module, args):
+        if not depth[0]:
+            started[0] = time.perf_counter()
         depth[0] += 1
 
     def leave(module, args, *rest):  # (kwargs, output) normally; (output,) when the forward raised
@@ -105,6 +108,7 @@ def install_forward_counter():
             COUNTS["other_top_level_calls"] += 1
             return None
         COUNTS["forward_calls"] += 1
+        COUNTS["forward_seconds"] += time.perf_counter() - started[0]
         COUNTS["tokens"] += ids.numel()
         mask = kwargs.get("attention_mask")
         if mask is None and len(args) > 1:
@@ -321,6 +325,81 @@ def share(ours: float, theirs: float, unit: str = "of lm-eval's") -> str:
 GEN_TASKS = ("mgsm_direct", "flores_en_xx")
 
 
+def loglikelihood(bench: Bench, args, folder: str, step, notes: list[str]) -> list[tuple[str, str, str, str]]:
+    """SIB-200 ×8 + XCOPA ×2 with the same seeded items: lm-eval's ``hf`` path against ``octoglot run --no-cache``."""
+    export, names = bench.export, bench.names  # main's export of TASKS × LANGS
+    rows: list[tuple[str, str, str, str]] = []
+    step(f"same requests: lm-eval hf / octoglot run --no-cache, {args.runs_same} process(es) each")
+    lm_runs, og_runs = [], []
+    for i in range(args.runs_same):
+        for tool in ("lm-eval", "octoglot") if i % 2 == 0 else ("octoglot", "lm-eval"):
+            if tool == "lm-eval":
+                lm_runs.append(bench.child("same-lmeval", "lmeval_run", count_forward=True, include=str(export),
+                                           names=names, model=folder, batch=BATCH))
+            else:
+                og_runs.append(bench.octoglot_run("same-octoglot", "smollm2", "--no-cache", limit=args.limit,
+                                                  count_forward=True))
+    theirs, mine = lm_runs[0], og_runs[0]
+    run = mine["run_dir"]
+    delta, ours_acc, n = 0.0, {}, 0
+    for name in names:
+        task, lang = name.removeprefix("octoglot_").rsplit("_", 1)
+        lines = (run / "samples" / lang / f"{task}.jsonl").read_text().splitlines()
+        records = {r["id"]: r for r in map(json.loads, lines)}
+        ours_acc[name] = sum(r["metrics"]["acc"] for r in records.values()) / len(records)
+        for row in theirs["result"]["samples"][name]:
+            lls = records[str(row["id"])]["loglikelihoods"]
+            delta = max(delta, max(abs(a - b) for a, b in zip(lls, row["ll"])))
+            n += len(lls)
+    acc_same = all(abs(ours_acc[k] - (theirs["result"]["acc"][k] or 0)) < 1e-9 for k in names)
+    oc, lc = mine["counts"], theirs["counts"]
+    manifest_tokens = mine["manifest"]["requests"]["forward_tokens"]
+    stable = all(same_counts(r["counts"], oc) for r in og_runs) and all(same_counts(r["counts"], lc) for r in lm_runs)
+    og_per = median(1000 * r["counts"]["forward_seconds"] / r["counts"]["tokens"] for r in og_runs)
+    lm_per = median(1000 * r["counts"]["forward_seconds"] / r["counts"]["tokens"] for r in lm_runs)
+    og_wall, lm_wall = median(r["wall"] for r in og_runs), median(r["wall"] for r in lm_runs)
+    og_rss, lm_rss = median(r["rss"] for r in og_runs), median(r["rss"] for r in lm_runs)
+    if manifest_tokens == oc["tokens"]:
+        honest = "equal"
+    else:
+        diff = manifest_tokens - oc["tokens"]
+        honest = f"differs by {diff:+d} ({100 * diff / max(oc['tokens'], 1):+.1f}%)"
+    cells = f"SIB-200 ×8 + XCOPA ×2, {args.limit} items each"
+    rows += [
+        (f"wall, same requests, whole process (s): {cells}", f"{og_wall:.1f}", f"{lm_wall:.1f}",
+         times(og_wall, lm_wall)),
+        ("peak RSS (MB)", f"{og_rss:.0f}", f"{lm_rss:.0f}", share(og_rss, lm_rss)),
+        ("forward calls of the model (hook)", f"{oc['forward_calls']}", f"{lc['forward_calls']}",
+         share(oc["forward_calls"], lc["forward_calls"])),
+        ("forward tokens, input_ids positions incl. padding (hook)", f"{oc['tokens']}", f"{lc['tokens']}",
+         share(oc["tokens"], lc["tokens"])),
+        ("forward tokens without padding (hook: attention-mask sum; a call without a mask counts every position)",
+         f"{oc['tokens_unpadded']}", f"{lc['tokens_unpadded']}", share(oc["tokens_unpadded"], lc["tokens_unpadded"])),
+        ("octoglot's manifest `forward_tokens` against the hook's count", f"{manifest_tokens} vs {oc['tokens']}", "",
+         honest),
+        ("ms per forward token: time inside the model's forward calls / positions run, padding incl. (hook)",
+         f"{og_per:.3f}", f"{lm_per:.3f}", times(og_per, lm_per)),
+        (f"max |Δ log-likelihood| over {n} requests", f"{delta:.2e}", "reference",
+         "< 1e-4" if delta < 1e-4 else "FAIL"),
+        (f"accuracy identical on every (task, language) ({len(names)})", "yes" if acc_same else "no", "", ""),
+    ]
+    macro = sum(ours_acc.values()) / len(ours_acc)
+    macro_theirs = sum(v or 0 for v in theirs["result"]["acc"].values()) / len(theirs["result"]["acc"])
+    rows.append((f"mean accuracy over the {len(names)} (task, language) pairs", f"{macro:.4f}", f"{macro_theirs:.4f}",
+                 ""))
+    notes.append(f"Same requests: octoglot's request paths {mine['manifest']['requests']['paths']}; forward calls with "
+                 f"an attention mask: octoglot {oc['calls_with_mask']}, lm-eval {lc['calls_with_mask']}; other "
+                 f"top-level module calls: octoglot {oc['other_top_level_calls']}, "
+                 f"lm-eval {lc['other_top_level_calls']}"
+                 + ("" if stable else "; the hook counts differed between repeated processes (first one shown)") + ".")
+    return rows
+
+
+def same_counts(a: dict, b: dict) -> bool:
+    """The hook's counts agree (its timing aside)."""
+    return {k: v for k, v in a.items() if k != "forward_seconds"} == {k: v for k, v in b.items() if k != "forward_seconds"}
+
+
 def generation(bench: Bench, args, folder: str, step, notes: list[str]) -> list[tuple[str, str, str, str]]:
     """MGSM (direct answer, 4-shot) and FLORES en→xx in every language each covers, ``--gen-limit`` seeded items
     each, greedy, the chat template on in both tools (octoglot applies it to smollm2's generation prompts): plain
@@ -452,7 +531,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true",
                         help="also the quick suite on smollm2 (`octoglot run --suite quick --no-cache`): wall and peak "
                              "RSS against the targets (5 minutes, 2 GB); no peer runs it")
-    parser.add_argument("--only", choices=("generation", "lighteval", "quick"),
+    parser.add_argument("--only", choices=("loglikelihood", "generation", "lighteval", "quick"),
                         help="run one comparison alone (the others are left out of the table)")
     parser.add_argument("--data-dir", default=os.environ.get("OCTOGLOT_DATA") or str(REPO.parent / "shared" / "data"))
     parser.add_argument("--keep", action="store_true",
@@ -474,6 +553,7 @@ def main() -> int:
     export = work / "export"
     exported = export_lmeval(export, list(TASKS), list(LANGS), data_dir, limit=args.limit, seed=SEED)
     names = [t["name"] for t in exported["tasks"]]
+    bench.export, bench.names = export, names
     rows: list[tuple[str, str, str, str]] = []
     notes: list[str] = []
 
@@ -481,7 +561,8 @@ def main() -> int:
         print(f"[{time.perf_counter() - started_all:6.0f}s] {text}", file=sys.stderr, flush=True)
 
     if args.only:
-        rows += {"generation": generation, "lighteval": lighteval, "quick": quick}[args.only](
+        rows += {"loglikelihood": loglikelihood, "generation": generation, "lighteval": lighteval,
+                 "quick": quick}[args.only](
             bench, args, str(folder), step, notes)
         return print_report(args, rows, notes, started_all, work)
 
@@ -520,66 +601,7 @@ def main() -> int:
                  f"octoglot renders its prompts from the raw data.")
 
     # 2. the same requests in both tools
-    step(f"same requests: lm-eval hf / octoglot run --no-cache, {args.runs_same} process(es) each")
-    lm_runs, og_runs = [], []
-    for i in range(args.runs_same):
-        for tool in ("lm-eval", "octoglot") if i % 2 == 0 else ("octoglot", "lm-eval"):
-            if tool == "lm-eval":
-                lm_runs.append(bench.child("same-lmeval", "lmeval_run", count_forward=True, include=str(export),
-                                           names=names, model=str(folder), batch=BATCH))
-            else:
-                og_runs.append(bench.octoglot_run("same-octoglot", "smollm2", "--no-cache", limit=args.limit,
-                                                  count_forward=True))
-    theirs, mine = lm_runs[0], og_runs[0]
-    run = mine["run_dir"]
-    delta, ours_acc, n = 0.0, {}, 0
-    for name in names:
-        task, lang = name.removeprefix("octoglot_").rsplit("_", 1)
-        lines = (run / "samples" / lang / f"{task}.jsonl").read_text().splitlines()
-        records = {r["id"]: r for r in map(json.loads, lines)}
-        ours_acc[name] = sum(r["metrics"]["acc"] for r in records.values()) / len(records)
-        for row in theirs["result"]["samples"][name]:
-            lls = records[str(row["id"])]["loglikelihoods"]
-            delta = max(delta, max(abs(a - b) for a, b in zip(lls, row["ll"])))
-            n += len(lls)
-    acc_same = all(abs(ours_acc[k] - (theirs["result"]["acc"][k] or 0)) < 1e-9 for k in names)
-    oc, lc = mine["counts"], theirs["counts"]
-    manifest_tokens = mine["manifest"]["requests"]["forward_tokens"]
-    stable = all(r["counts"] == oc for r in og_runs) and all(r["counts"] == lc for r in lm_runs)
-    og_wall, lm_wall = median(r["wall"] for r in og_runs), median(r["wall"] for r in lm_runs)
-    og_rss, lm_rss = median(r["rss"] for r in og_runs), median(r["rss"] for r in lm_runs)
-    if manifest_tokens == oc["tokens"]:
-        honest = "equal"
-    else:
-        diff = manifest_tokens - oc["tokens"]
-        honest = f"differs by {diff:+d} ({100 * diff / max(oc['tokens'], 1):+.1f}%)"
-    cells = f"SIB-200 ×8 + XCOPA ×2, {args.limit} items each"
-    rows += [
-        (f"wall, same requests, whole process (s): {cells}", f"{og_wall:.1f}", f"{lm_wall:.1f}",
-         times(og_wall, lm_wall)),
-        ("peak RSS (MB)", f"{og_rss:.0f}", f"{lm_rss:.0f}", share(og_rss, lm_rss)),
-        ("forward calls of the model (hook)", f"{oc['forward_calls']}", f"{lc['forward_calls']}",
-         share(oc["forward_calls"], lc["forward_calls"])),
-        ("forward tokens, input_ids positions incl. padding (hook)", f"{oc['tokens']}", f"{lc['tokens']}",
-         share(oc["tokens"], lc["tokens"])),
-        ("forward tokens without padding (hook: attention-mask sum; a call without a mask counts every position)",
-         f"{oc['tokens_unpadded']}", f"{lc['tokens_unpadded']}", share(oc["tokens_unpadded"], lc["tokens_unpadded"])),
-        ("octoglot's manifest `forward_tokens` against the hook's count", f"{manifest_tokens} vs {oc['tokens']}", "",
-         honest),
-        (f"max |Δ log-likelihood| over {n} requests", f"{delta:.2e}", "reference",
-         "< 1e-4" if delta < 1e-4 else "FAIL"),
-        (f"accuracy identical on every (task, language) ({len(names)})", "yes" if acc_same else "no", "", ""),
-    ]
-    macro = sum(ours_acc.values()) / len(ours_acc)
-    macro_theirs = sum(v or 0 for v in theirs["result"]["acc"].values()) / len(theirs["result"]["acc"])
-    rows.append((f"mean accuracy over the {len(names)} (task, language) pairs", f"{macro:.4f}", f"{macro_theirs:.4f}",
-                 ""))
-    notes.append(f"Same requests: octoglot's request paths {mine['manifest']['requests']['paths']}; forward calls with "
-                 f"an attention mask: octoglot {oc['calls_with_mask']}, lm-eval {lc['calls_with_mask']}; other "
-                 f"top-level module calls: octoglot {oc['other_top_level_calls']}, "
-                 f"lm-eval {lc['other_top_level_calls']}"
-                 + ("" if stable else "; the hook counts differed between repeated processes (first one shown)") + ".")
-
+    rows += loglikelihood(bench, args, str(folder), step, notes)
 
     # 2b. generation: the same requests in both tools
     if args.gen_limit:

@@ -1,5 +1,5 @@
-"""Cutting a sorted list of requests into batches where a cost model says the work is least: the one dynamic
-program behind generation batches (``engine.plan_batches``) and shared-prefix batches (``prefix.plan``)."""
+"""Cutting a sorted list of requests into batches where a cost model says the work is least: the dynamic program
+behind generation batches (``engine.plan_batches``)."""
 
 from __future__ import annotations
 

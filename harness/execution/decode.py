@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from harness.execution import onednn, prefix
+from harness.execution.rows import CAUSAL, Rows, row_attention
 
 GREEDY_KEYS = {"until", "max_gen_toks", "do_sample", "temperature"}
 # generation-config fields that do not change greedy decoding (ids, switches, sampling settings that greedy ignores)
@@ -87,7 +88,7 @@ def _end_ids(lm) -> set[int]:
 
 # Continuous batching (models whose layers all attend to the whole sequence, ``_rows_ready``): each request keeps
 # its own key/value buffer, sized for its own prompt and budget, and each decoding step attends every row over its
-# own positions only (``_RowCache``, ``row_attention``), so a request joins the running batch as soon as a row is
+# own positions only (``_RowCache``, ``rows.attention``), so a request joins the running batch as soon as a row is
 # free, without padding to the others or copying their caches. A request is taken in while the batch has fewer than
 # ``JOIN_ROWS`` rows and the buffers of the rows, each counted at its prompt plus its whole budget (what it may
 # come to), stay within ``CACHE_POSITIONS``: 10,240 positions are 471 MB in SmolLM2-135M float32 (46 KB a
@@ -99,7 +100,6 @@ def _end_ids(lm) -> set[int]:
 JOIN_ROWS = 32
 ADMIT_ROWS = 8
 CACHE_POSITIONS = 10_240
-ROW_ATTENTION = "octoglot_rows"
 # A new row whose prompt begins with at least ``SHARE_MIN`` tokens of a prompt whose keys and values are at hand
 # (another new row's in the same pass, a running row's, or the prompt run last, kept after its row ended) copies
 # those keys and values into its buffer and runs only the rest: few-shot examples, a chat template's system prompt,
@@ -111,7 +111,6 @@ SHARED_MASK_MAX = 2**26
 # a prompt pass runs its new rows in forward calls of at most this many prompt tokens (``_parts``): the calls'
 # activations (SmolLM2's MLP holds 3 × 1,536 floats a position) stay ~100 MB, whatever the pass
 PASS_POSITIONS = 4096
-CAUSAL = "causal"  # a row's mask in a prompt pass where it attends causally over its own positions only
 # Planned groups of prompts longer than this wait in token order, whatever their budgets (``_order``): the prompts
 # over one haystack follow each other.
 PREFIX_REUSE_MIN = 1024
@@ -235,7 +234,7 @@ def _step(lm, requests, running: _Batch, lookups: dict, generated, ends, done) -
         drafts.append(draft)
     cache.step([1 + len(d) for d in drafts])
     device = lm.device
-    with _row_attention(lm.model):
+    with row_attention(lm.model):
         out = lm.model(input_ids=torch.tensor([ids], device=device),
                        position_ids=torch.tensor([positions], device=device), cache=cache, use_cache=True)
     chosen = out.logits[0].argmax(-1).tolist()
@@ -447,7 +446,7 @@ def _prompts(lm, requests: list[Request], taken: list[int], known: list, cache: 
     device = lm.device
     rooms = [len(requests[i].ids) + requests[i].budget for i in taken]
     rests = [len(requests[i].ids) - n for i, n in zip(taken, shared)]
-    with _row_attention(lm.model):
+    with row_attention(lm.model):
         out = lm.model(input_ids=torch.tensor([ids], device=device),
                        position_ids=torch.tensor([positions], device=device),
                        cache=_PromptPass(cache, lm.model.config.num_hidden_layers, shared, sources, rests, rooms),
@@ -468,14 +467,6 @@ def _untouched(shape: tuple[int, ...], like):
         return like.new_empty(shape)
     memory = mmap.mmap(-1, max(1, math.prod(shape) * like.element_size()))
     return torch.frombuffer(memory, dtype=like.dtype).view(shape)
-
-
-class _Rows:
-    """One layer's keys or values for a step: each row's own buffer up to the end of the positions it runs
-    (``widths``: how many, its chosen token and its draft)."""
-
-    def __init__(self, views: list, widths: list[int], masks: list):
-        self.views, self.widths, self.masks = views, widths, masks
 
 
 class _RowCache:
@@ -514,7 +505,7 @@ class _RowCache:
             start += width
             keys.append(buffer[layer_idx, 0, :, :n + width].unsqueeze(0))
             values.append(buffer[layer_idx, 1, :, :n + width].unsqueeze(0))
-        return _Rows(keys, self.widths, self.masks), _Rows(values, self.widths, self.masks)
+        return Rows(keys, self.widths, self.masks), Rows(values, self.widths, self.masks)
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
         return max(self.lengths, default=0)
@@ -558,58 +549,10 @@ class _PromptPass:
         if layer_idx == self.layers - 1:
             self.rows.buffers += self.buffers
             self.rows.lengths += [n + w for n, w in zip(self.shared, self.rests)]
-        return _Rows(keys, self.rests, self.masks), _Rows(values, self.rests, self.masks)
+        return Rows(keys, self.rests, self.masks), Rows(values, self.rests, self.masks)
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
         return 0
-
-
-def row_attention(module, query, key, value, attention_mask, **kwargs):
-    """transformers' SDPA attention where the cache gives each row its own buffer (``_Rows``), row by row over the
-    row's own positions, unpadded. A row's chosen token alone (width 1) attends unmasked, as a one-token step of a
-    one-request batch (lm-eval's) does. A row with a draft runs its positions as one query block under a causal mask
-    offset by the row's length: that rounds like a masked batch (lm-eval's batched path), not bit for bit like one
-    step per token; the quick suite's 168 generation requests kept identical outputs either way
-    (``bench/quick_generation.py --same-as``). The step's positions are one flat sequence, each row's ``widths`` in
-    turn."""
-    import torch
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
-    if not isinstance(key, _Rows):
-        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
-    outputs, start = [], 0
-    for k, v, width, mask in zip(key.views, value.views, key.widths, key.masks):
-        # what sdpa_attention_forward does unmasked (grouped heads, no causal flag for one query), here with a mask
-        causal = mask is CAUSAL
-        out = torch.nn.functional.scaled_dot_product_attention(
-            query[:, :, start:start + width], k, v, attn_mask=None if causal else mask, is_causal=causal,
-            scale=kwargs.get("scaling"), enable_gqa=True)
-        outputs.append(out.transpose(1, 2))
-        start += width
-    return torch.cat(outputs, dim=1), None
-
-
-class _row_attention:
-    """The model's attention switched to ``row_attention`` for one forward call (registered with transformers'
-    ``AttentionInterface`` on first use)."""
-
-    registered = False
-
-    def __init__(self, model):
-        self.config = model.config
-
-    def __enter__(self):
-        if not _row_attention.registered:
-            from transformers import AttentionInterface
-
-            AttentionInterface.register(ROW_ATTENTION, row_attention)
-            _row_attention.registered = True
-        self.before = self.config._attn_implementation
-        self.config._attn_implementation = ROW_ATTENTION
-
-    def __exit__(self, *exc):
-        self.config._attn_implementation = self.before
-        return False
 
 
 def _prefill(lm, requests: list[Request], rows: list[int], cache=None) -> _Batch:

@@ -128,7 +128,7 @@ class Engine:
         started, loading = time.perf_counter(), self.counts.load_seconds
         positions = self._positions()  # 0 until the model is loaded (its counter starts then)
         if todo and self.shared_prefix:
-            new.update(self._shared_prefix(groups, keys, todo))
+            new.update(self._shared_prefix(todo))
         rest = {k: p for k, p in todo.items() if k not in new}
         if rest:
             from lm_eval.api.instance import Instance
@@ -149,31 +149,20 @@ class Engine:
             offset += len(group)
         return out
 
-    def _shared_prefix(self, groups: list[list[tuple[str, str]]], keys: list[str],
-                       todo: dict[str, tuple[str, str]]) -> dict[str, list]:
-        """Every group whose pending options share one context and are cheaper on the shared-prefix path than as
-        plain requests (``prefix.Item``'s costs), scored in batches cut by ``prefix.plan``; the rest is left to
-        lm-eval's path."""
-        items, owners, offset, taken = [], [], 0, set()
-        for group in groups:
-            group_keys = keys[offset:offset + len(group)]
-            offset += len(group)
-            pending = [(k, p) for k, p in zip(group_keys, group) if k in todo and k not in taken]
-            pending = list({k: p for k, p in pending}.items())  # an option listed twice is scored once
-            if len(pending) < 2 or len({p[0] for _, p in pending}) != 1:
-                continue
-            item = prefix.tokenize(self.lm, pending[0][1][0], [p[1] for _, p in pending])
-            if item is None or item.plain_cost() < item.shared_cost():
-                continue
-            items.append(item)
-            owners.append([k for k, _ in pending])
-            taken.update(owners[-1])
+    def _shared_prefix(self, todo: dict[str, tuple[str, str]]) -> dict[str, list]:
+        """The pending requests as ``prefix`` items (requests whose contexts tokenize alike share one), scored in the
+        flat calls ``prefix.plan`` cuts; what no item holds is left to lm-eval's path. Path counts: "shared-prefix"
+        for an option scored beside others of its context, "flat" for a request alone with its context."""
+        keys = list(todo)
+        grouped = prefix.group(self.lm, list(todo.values()))
+        items = [item for item, _ in grouped]
         new: dict[str, list] = {}
-        for batch in prefix.plan(items):
-            scored = prefix.score_batch(self.lm, [items[i] for i in batch])
-            for i, values in zip(batch, scored):
-                new.update({k: list(v) for k, v in zip(owners[i], values)})
-                self._path("shared-prefix", len(owners[i]))
+        for call in prefix.plan(items):
+            scored = prefix.score(self.lm, [items[i] for i in call])
+            for i, values in zip(call, scored):
+                owners = grouped[i][1]
+                new.update({keys[n]: list(v) for n, v in zip(owners, values)})
+                self._path("shared-prefix" if len(owners) > 1 else "flat", len(owners))
         return new
 
     def generate(self, requests: list[tuple[str, dict]], ahead: bool = False,

@@ -1,37 +1,41 @@
-"""Shared-prefix scoring of multiple-choice options on lm-eval's transformers (`hf`) backend.
+"""Log-likelihood scoring on lm-eval's transformers (`hf`) backend in flat, unpadded forward calls, each context run
+once for all its options.
 
-lm-eval scores each option as a separate full-context request: an item with 7 options runs its
-context through the model 7 times. Here the context is run once, its key/value cache is copied to
-every option, and all options are scored in one batch from it. Several items go through the model
-together (``score_batch``): their contexts in one left-padded pass, then every option of every item in
-one right-padded pass from the copied caches; the attention mask hides the padding and the position ids
-count only real tokens, so each option sees exactly what it would see alone. ``plan`` chooses, item by
-item, between this path and lm-eval's plain (context + option) requests, and cuts the batches, by a cost
-model of padded token positions and model calls.
+lm-eval scores each (context, continuation) request as a row of a right-padded batch: an item with 7 options runs
+its context 7 times (its logits cache spares only one-token continuations), and every row is padded to the longest
+of its batch. Here the requests are grouped by their tokenized context (``group``): an ``Item`` is one context and
+the options that continue it. A forward call runs several items as one flat sequence, without padding (``plan``,
+``score``): each item's context followed by its first option's tokens (but the last, which is only predicted) as one
+row attending causally over itself, then each further option's tokens as a row of its own that attends over the
+context's keys and values and, causally, its own (``rows.attention``); positions count from the start of the item,
+so each option sees exactly what it sees in lm-eval's request. Only the logits that score a token are computed
+(``logits_to_keep``).
 
-Tokenization is lm-eval's own (``HFLM._encode_pair``: trailing spaces move from the context into the
-continuation; the context is encoded alone, the continuation is what the whole string adds), so the
-log-likelihoods are those lm-eval computes, up to float rounding (checked in the tests and the benchmark).
+An option that continues a shared context costs only its own positions; as a request of its own it would cost the
+context's as well, at the same attention cost, so the shared form is never the dearer one and every item takes it:
+a lone request is an item of one option. (With padded batches the choice depended on lengths: a context of one
+token shared by options of a dozen paid more in padding than it saved.)
 
-Backends other than a causal `hf` model, and requests longer than the model's window (which lm-eval
-truncates from the left), go through the plain per-request path.
+Tokenization is lm-eval's own (``HFLM._encode_pair``: trailing spaces move from the context into the continuation;
+the context is encoded alone, the continuation is what the whole string adds), so the log-likelihoods are those
+lm-eval computes, up to float rounding (checked in the tests and in ``bench/vs_lmeval.py``: within 1e-4).
+
+Backends other than a causal `hf` model, empty continuations, and requests longer than the model's window (which
+lm-eval truncates from the left) go through lm-eval's own path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.execution.batching import cheapest_cuts
+from harness.execution.rows import CAUSAL, Rows, row_attention
 
-# Cost model of one forward call on a CPU, in token positions: a call costs CALL_COST positions of work besides the
-# positions it runs (padding included). Measured with SmolLM2-135M float32 on 2 idle cores (forward passes of
-# 1 × 1 … 32 × 64 random tokens, 2026-11-30): ~1.2 ms per position and ~40 ms per call whatever its size.
-CALL_COST = 32
-# Choosing a path item by item, an item pays its share of its batches' calls, not a whole call: batches hold about
-# eight items (lm-eval's plain batches hold eight requests), so the share is an eighth.
-ITEM_CALL_SHARE = CALL_COST // 8
-BATCH_POSITIONS = 4096  # at most this many padded positions in one pass (bounds memory: logits are vocab-wide)
-BATCH_ITEMS = 32
+# A forward call runs at most PASS_POSITIONS positions (an item longer than that alone): its activations stay
+# ~100 MB in SmolLM2-135M (its MLP holds 3 × 1,536 floats a position), and calls of 4,096 positions keep the matrix
+# products at the CPU's best rate (a call costs ~40 ms besides its positions, 2 cores). It keeps at most PASS_LOGITS
+# logit rows: each is vocabulary-wide (49,152 floats in SmolLM2, 192 KB), so 512 are ~100 MB.
+PASS_POSITIONS = 4096
+PASS_LOGITS = 512
 
 
 def supported(lm) -> bool:
@@ -56,60 +60,44 @@ class Item:
     options: list[list[int]]
 
     @property
-    def rest(self) -> int:
-        """Option positions run after the context (an option's last token is only predicted)."""
-        return max(len(o) for o in self.options) - 1
+    def positions(self) -> int:
+        """Positions run: the context, and every option's tokens but its last (which is only predicted)."""
+        return len(self.prefix) + sum(len(o) - 1 for o in self.options)
 
-    def shared_cost(self) -> int:
-        """This item's positions on the shared-prefix path, and its share of the two calls of its batch."""
-        return len(self.prefix) + len(self.options) * self.rest + ITEM_CALL_SHARE * (2 if self.rest else 1)
-
-    def plain_cost(self) -> int:
-        """The same for lm-eval's path: its (context + option) requests padded to the longest, one call's share."""
-        return len(self.options) * (len(self.prefix) + max(len(o) for o in self.options)) + ITEM_CALL_SHARE
+    @property
+    def logits(self) -> int:
+        """Logit rows kept: the context's last position (each option's first token) and every option position run."""
+        return 1 + sum(len(o) - 1 for o in self.options)
 
 
-def tokenize(lm, context: str, continuations: list[str]) -> Item | None:
-    """The item, or None when it cannot take the shared-prefix path (the contexts tokenize differently, an
-    option is empty, or context + option exceed the model's window)."""
-    encoded = [encode(lm, context, c) for c in continuations]
-    prefix = encoded[0][0]
-    if any(ctx != prefix for ctx, _ in encoded) or any(not cont for _, cont in encoded):
-        return None
-    item = Item(prefix, [cont for _, cont in encoded])
-    return item if len(prefix) + item.rest + 1 <= lm.max_length else None
-
-
-def batch_cost(items: list[Item]) -> int:
-    """Padded positions of ``score_batch`` on these items, plus its calls."""
-    prefix = max(len(i.prefix) for i in items)
-    rest = max(i.rest for i in items)
-    options = sum(len(i.options) for i in items)
-    return len(items) * prefix + options * rest + CALL_COST * (2 if rest else 1)
+def group(lm, pairs: list[tuple[str, str]]) -> list[tuple[Item, list[int]]]:
+    """The (context, continuation) pairs as items, each with the indices of its pairs: pairs whose contexts tokenize
+    alike share one item. A pair whose continuation is empty, or whose context and continuation exceed the model's
+    window, is in none (lm-eval's own path truncates it)."""
+    by_context: dict[tuple[int, ...], tuple[list[list[int]], list[int]]] = {}
+    for n, (context, continuation) in enumerate(pairs):
+        ctx, cont = encode(lm, context, continuation)
+        if not cont or len(ctx) + len(cont) > lm.max_length:
+            continue
+        options, owners = by_context.setdefault(tuple(ctx), ([], []))
+        options.append(cont)
+        owners.append(n)
+    return [(Item(list(ctx), options), owners) for ctx, (options, owners) in by_context.items()]
 
 
 def plan(items: list[Item]) -> list[list[int]]:
-    """Batches of item indices for ``score_batch``: items sorted by context length, or by option length, and cut
-    where the summed ``batch_cost`` is lowest (dynamic programming over the cut points), each batch within
-    ``BATCH_ITEMS`` items and ``BATCH_POSITIONS`` padded positions per pass unless it holds one item. Of the two
-    orders the cheaper plan wins: long contexts with one-token options (SIB-200) pad least in context order, short
-    contexts with options of a dozen tokens (XCOPA: 34% of the positions were padding) in option order."""
-    plans = []
-    for key in (lambda i: (len(items[i].prefix), items[i].rest, i), lambda i: (items[i].rest, len(items[i].prefix), i)):
-        order = sorted(range(len(items)), key=key)
-
-        def cost(start: int, end: int, order=order) -> int | None:
-            chosen = [items[i] for i in order[start:end]]
-            prefix = max(len(i.prefix) for i in chosen)
-            options = sum(len(i.options) for i in chosen)
-            rest = max(i.rest for i in chosen)
-            if end - start > 1 and max(len(chosen) * prefix, options * (prefix + rest)) > BATCH_POSITIONS:
-                return None
-            return batch_cost(chosen)
-
-        batches = [order[start:end] for start, end in cheapest_cuts(len(order), cost, BATCH_ITEMS)]
-        plans.append((sum(batch_cost([items[i] for i in batch]) for batch in batches), batches))
-    return min(plans, key=lambda plan: plan[0])[1]
+    """The items, in order, cut into forward calls of at most ``PASS_POSITIONS`` positions and ``PASS_LOGITS`` kept
+    logits (an item larger than that alone). Without padding the order changes no cost."""
+    calls: list[list[int]] = []
+    positions = logits = 0
+    for n, item in enumerate(items):
+        if not calls or positions + item.positions > PASS_POSITIONS or logits + item.logits > PASS_LOGITS:
+            calls.append([])
+            positions = logits = 0
+        calls[-1].append(n)
+        positions += item.positions
+        logits += item.logits
+    return calls
 
 
 def pad_id(lm) -> int:
@@ -128,48 +116,85 @@ def left_padded(lm, sequences: list[list[int]]):
     return ids, mask, (mask.cumsum(-1) - 1).clamp(min=0)
 
 
-def score_batch(lm, items: list[Item]) -> list[list[tuple[float, bool]]]:
-    """(log-likelihood, is_greedy) of every option of every item: one pass over the left-padded contexts, the
-    cache rows copied to each item's options, one pass over the right-padded options."""
-    import torch
-    import torch.nn.functional as F
+class _FlatPass:
+    """The cache of one flat scoring call: nothing is kept; each layer hands every row its keys and values, sliced
+    from the call's own (a context row's), or an option row's own after its context's (a copy of that layer's only).
+    ``rows``: (start, width, context start, context length) per row, the context None for a context row."""
 
-    model, device = lm.model, lm.device
-    pad = pad_id(lm)
-    ids, mask, positions = left_padded(lm, [i.prefix for i in items])
-    rest = max(i.rest for i in items)
-    # PyTorch's own kernels (MKL), not ``onednn``: oneDNN's rounding moved log-likelihoods by up to 1.42e-4 from
-    # lm-eval's over 1,500 requests (``bench/vs_lmeval.py``; 8.9e-5 with MKL), past the 1e-4 they must stay within
-    with torch.no_grad():
-        first = model(ids, attention_mask=mask, position_ids=positions, use_cache=bool(rest), logits_to_keep=1)
-        heads = F.log_softmax(first.logits[:, -1].float(), dim=-1)
-        tails = None
-        if rest:
-            owner = [n for n, item in enumerate(items) for _ in item.options]
-            cache = first.cache  # transformers' Cache API (``past_key_values`` is gone in transformers 5.40)
-            cache.batch_select_indices(torch.tensor(owner, device=device))
-            options = [o for item in items for o in item.options]
-            # right padding: a causal model never lets a later (padded) position change an earlier one
-            batch = torch.tensor([o[:-1] + [pad] * (rest - len(o) + 1) for o in options], device=device)
-            option_mask = torch.tensor([[1] * (len(o) - 1) + [0] * (rest - len(o) + 1) for o in options],
-                                       device=device)
-            full_mask = torch.cat([mask[owner], option_mask], dim=1)
-            starts = torch.tensor([len(items[n].prefix) for n in owner], device=device)
-            option_positions = starts[:, None] + torch.arange(rest, device=device)[None, :]
-            out = model(batch, attention_mask=full_mask, position_ids=option_positions, cache=cache,
-                        use_cache=False)
-            tails = F.log_softmax(out.logits.float(), dim=-1)
-    results, row = [], 0
-    for n, item in enumerate(items):
+    is_compileable = False
+
+    def __init__(self, rows: list[tuple[int, int, int | None, int]]):
+        import torch
+
+        self.rows = rows
+        self.widths = [w for _, w, _, _ in rows]
+        self.masks = [CAUSAL if c is None else torch.arange(n + w) <= torch.arange(n, n + w)[:, None]
+                      for _, w, c, n in rows]
+
+    def update(self, key_states, value_states, layer_idx: int, *args, **kwargs):
+        import torch
+
+        keys, values = [], []
+        for start, width, context, n in self.rows:
+            k, v = key_states[:, :, start:start + width], value_states[:, :, start:start + width]
+            if context is not None:
+                k = torch.cat([key_states[:, :, context:context + n], k], dim=2)
+                v = torch.cat([value_states[:, :, context:context + n], v], dim=2)
+            keys.append(k)
+            values.append(v)
+        return Rows(keys, self.widths, self.masks), Rows(values, self.widths, self.masks)
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return 0
+
+
+def score(lm, items: list[Item]) -> list[list[tuple[float, bool]]]:
+    """(log-likelihood, is_greedy) of every option of every item, from one flat forward call (see the module's
+    docstring): each log-likelihood the sum, over the option's tokens, of the token's log-softmax (as lm-eval
+    computes it), greedy when every token is its row's argmax."""
+    import torch
+
+    ids: list[int] = []
+    positions: list[int] = []
+    rows: list[tuple[int, int, int | None, int]] = []
+    keep: list[int] = []  # flat index of each kept logit row
+    reads: list[list[list[tuple[int, int]]]] = []  # per item, per option: (kept row, token) of each token
+    for item in items:
+        first = item.options[0]
+        start, n = len(ids), len(item.prefix)
+        ids += item.prefix + first[:-1]
+        positions += range(n + len(first) - 1)
+        rows.append((start, n + len(first) - 1, None, 0))
+        head = len(keep)
+        keep.append(start + n - 1)
+        keep += range(start + n, start + n + len(first) - 1)
+        reads.append([[(head, first[0])] + [(head + j, t) for j, t in enumerate(first[1:], 1)]])
+        for option in item.options[1:]:
+            at, row = len(ids), len(keep)
+            if len(option) > 1:
+                ids += option[:-1]
+                positions += range(n, n + len(option) - 1)
+                rows.append((at, len(option) - 1, start, n))
+                keep += range(at, at + len(option) - 1)
+            reads[-1].append([(head, option[0])] + [(row + j - 1, t) for j, t in enumerate(option[1:], 1)])
+    device = lm.device
+    with torch.no_grad(), row_attention(lm.model):
+        out = lm.model(input_ids=torch.tensor([ids], device=device), position_ids=torch.tensor([positions], device=device),
+                       cache=_FlatPass(rows), use_cache=True, logits_to_keep=torch.tensor(keep, device=device))
+        # lm-eval's own reduction, log_softmax then gather: logits less torch.logsumexp sums the exponentials in
+        # another order and ran 7e-6 a token lower (-3.6e-4 on a 39-token option)
+        logprobs = torch.log_softmax(out.logits[0].float(), dim=-1)
+        del out
+        picks = [pick for item in reads for option in item for pick in option]
+        at = torch.tensor([r for r, _ in picks], device=device)
+        tokens = torch.tensor([t for _, t in picks], device=device)
+        greedy = (logprobs.argmax(-1)[at] == tokens).tolist()
+        logprobs = logprobs[at, tokens].tolist()
+    results, k = [], 0
+    for item in reads:
         scored = []
-        for option in item.options:
-            logprob = heads[n, option[0]].item()
-            greedy = int(heads[n].argmax()) == option[0]
-            for j in range(1, len(option)):
-                logits = tails[row, j - 1]
-                logprob += logits[option[j]].item()
-                greedy = greedy and int(logits.argmax()) == option[j]
-            scored.append((logprob, greedy))
-            row += 1
+        for option in item:
+            scored.append((sum(logprobs[k:k + len(option)]), all(greedy[k:k + len(option)])))
+            k += len(option)
         results.append(scored)
     return results

@@ -24,9 +24,9 @@ from harness.tasks.definition import TaskDef
 from harness.tasks.registry import get_task
 
 CHUNK_SAMPLES = 16  # generation samples per model call: the unit of progress and of failure
-# log-likelihood samples per model call: the shared-prefix plan sorts a call's items by length before it cuts batches,
-# so a larger call pads less and runs fewer, fuller batches (a chunk of 16 in data order padded 22% of XCOPA's
-# positions); a failed call is still asked again sample by sample
+# log-likelihood samples per model call: the flat scoring plan (``prefix.plan``) fills forward calls of 4,096
+# positions from a call's items, so a larger call runs fewer, fuller forward calls; a failed call is still asked
+# again sample by sample
 LOGLIKELIHOOD_CHUNK = 512
 # generation requests sent together across units: the decoding loop keeps its batch full from them (a sequence that
 # ends makes room for the next planned batch), so larger groups leave fewer long sequences decoding alone

@@ -38,35 +38,35 @@ def test_shared_prefix_equals_lm_evals_own_path(lm):
     for group_a, group_b in zip(a, b):
         for (ll_a, greedy_a), (ll_b, greedy_b) in zip(group_a, group_b):
             assert abs(ll_a - ll_b) < 1e-4 and greedy_a == greedy_b
-    # the empty-context item shares one token: its two options are cheaper as plain requests (prefix.Item's costs)
-    assert shared.counts.paths == {"shared-prefix": 8, "plain": 4}
+    # options that share a context (the empty one too: lm-eval scores it after the prefix token) share its pass;
+    # a request whose context no other shares runs alone ("flat")
+    assert shared.counts.paths == {"shared-prefix": 10, "flat": 2}
     assert plain.counts.paths == {"plain": 12}
     assert shared.counts.forward_tokens < plain.counts.forward_tokens
-    # a SIB-200-shaped item: one context, five options: one pass over the context, then the options' tokens but
-    # their last, right-padded to the longest, in one batch (counted at the model's forward, not by formula;
-    # lm-eval's own path is cheaper than one full request per option: it runs one-token continuations that share
-    # a context once)
+    # a SIB-200-shaped item: one context, five options: the context once, then each option's tokens but its last,
+    # unpadded (counted at the model's forward, not by formula; lm-eval's own path is cheaper than one full
+    # request per option: it runs one-token continuations that share a context once)
     sib_shared, sib_plain = Engine(model, None, shared_prefix=True), Engine(model, None, shared_prefix=False)
     sib_shared.loglikelihood(GROUPS[:1]), sib_plain.loglikelihood(GROUPS[:1])
     encoded = [encode(model, context, option) for context, option in GROUPS[0]]
-    longest = max(len(option) for _, option in encoded)
-    assert sib_shared.counts.forward_tokens == len(encoded[0][0]) + len(encoded) * (longest - 1)
+    assert sib_shared.counts.forward_tokens == len(encoded[0][0]) + sum(len(option) - 1 for _, option in encoded)
     assert sib_shared.counts.forward_tokens < sib_plain.counts.forward_tokens
 
 
 def test_batched_shared_prefix_equals_one_item_at_a_time_and_lm_eval(lm):
-    """Items of different context lengths, scripts and option counts in one padded batch: each option's
+    """Items of different context lengths, scripts and option counts in one flat call: each option's
     log-likelihood and greedy flag are those of the item scored alone and of lm-eval's own path."""
     model, _ = lm
     groups = [*GROUPS[:2],
               [("Premise: The glass fell off the table. What happened as a result?", c)
                for c in (" It broke into pieces.", " It flew away.")],
               [("Question: 2 + 2 =", c) for c in (" 4", " 5", " four", " 22")]]
-    items = [prefix.tokenize(model, group[0][0], [c for _, c in group]) for group in groups]
-    assert all(item is not None for item in items)
-    assert len({len(item.prefix) for item in items}) == len(items)  # the batch really pads
-    together = prefix.score_batch(model, items)
-    alone = [prefix.score_batch(model, [item])[0] for item in items]
+    grouped = [prefix.group(model, group) for group in groups]
+    assert all(len(g) == 1 and g[0][1] == list(range(len(group))) for g, group in zip(grouped, groups))
+    items = [g[0][0] for g in grouped]
+    assert len({len(item.prefix) for item in items}) == len(items)  # padded, this batch would pad
+    together = prefix.score(model, items)
+    alone = [prefix.score(model, [item])[0] for item in items]
     reference = Engine(model, None, shared_prefix=False).loglikelihood(groups)
     for batched, single, ref in zip(together, alone, reference):
         for (ll_a, g_a), (ll_b, g_b), (ll_c, g_c) in zip(batched, single, ref):
@@ -74,14 +74,14 @@ def test_batched_shared_prefix_equals_one_item_at_a_time_and_lm_eval(lm):
     engine = Engine(model, None, shared_prefix=True)
     engine.loglikelihood(groups)
     assert engine.counts.paths == {"shared-prefix": sum(len(g) for g in groups)}
-    # per batch the plan cuts, one pass over its contexts and one over all its options
+    # one forward call per call the plan cuts
     calls = []
     handle = model.model.register_forward_pre_hook(lambda *a, **k: calls.append(1), with_kwargs=True)
     try:
         Engine(model, None, shared_prefix=True).loglikelihood(groups)
     finally:
         handle.remove()
-    assert len(calls) == 2 * len(prefix.plan(items)) < 2 * len(items)
+    assert len(calls) == len(prefix.plan(items)) == 1
 
 
 def test_forward_tokens_are_the_positions_the_model_ran_padding_included(lm):
@@ -102,7 +102,12 @@ def test_forward_tokens_are_the_positions_the_model_ran_padding_included(lm):
     finally:
         handle.remove()
     exact = sum(len(c) + len(t) - 1 for c, t in (encode(model, *pair) for group in GROUPS for pair in group))
-    assert padded > exact  # batches of requests of different lengths were padded
+    assert padded > exact  # lm-eval padded its batches of requests of different lengths
+    flat = Engine(model, None, shared_prefix=True)
+    flat.loglikelihood(GROUPS)
+    contexts = {tuple(c): 0 for c, _ in (encode(model, *pair) for group in GROUPS for pair in group)}
+    options = sum(len(t) - 1 for _, t in (encode(model, *pair) for group in GROUPS for pair in group))
+    assert flat.counts.forward_tokens == sum(len(c) for c in contexts) + options  # each context once, no padding
 
 
 def test_identical_requests_are_computed_once(lm):
