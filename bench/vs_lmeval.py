@@ -154,6 +154,29 @@ def octoglot_plan(spec):
     return 0, {"units": len(units), "requests": sum(len(s.loglikelihood_requests()) for u in units for s in u.samples)}
 
 
+def float64_loglikelihood(spec):
+    # The exact value to judge two float32 paths by: the requests of the samples named, rebuilt as octoglot plans
+    # them, scored by lm-eval's own path with the model in float64, one request at a time (no padding).
+    from pathlib import Path
+
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.huggingface import HFLM
+
+    from harness.core.languages import parse_langs
+    from harness.execution.plan import RunConfig, plan
+    from harness.tasks.registry import parse_tasks
+
+    config = RunConfig(model="dummy", model_args=None, tasks=parse_tasks(",".join(spec["tasks"])),
+                       langs=parse_langs(",".join(spec["langs"])), limit=spec["limit"], seed=spec["seed"],
+                       output=Path("."), data_dir=spec["data_dir"], command=[])
+    units, _ = plan(config)
+    samples = {(s.task, s.lang, s.id): s for u in units for s in u.samples}
+    pairs = [samples[(task, lang, sid)].loglikelihood_requests()[option] for task, lang, sid, option in spec["which"]]
+    lm = HFLM(pretrained=spec["model"], dtype="float64", batch_size=1, device="cpu")
+    out = lm.loglikelihood([Instance("loglikelihood", {}, p, i) for i, p in enumerate(pairs)], disable_tqdm=True)
+    return 0, {"ll": [float(ll) for ll, _ in out]}
+
+
 def lmeval_tasks(spec):
     from lm_eval.tasks import TaskManager, get_task_dict
 
@@ -323,6 +346,7 @@ def share(ours: float, theirs: float, unit: str = "of lm-eval's") -> str:
 
 
 GEN_TASKS = ("mgsm_direct", "flores_en_xx")
+FLOAT64_CHECKED = 20  # requests of largest |Δ| whose float64 log-likelihood the benchmark computes
 
 
 def loglikelihood(bench: Bench, args, folder: str, step, notes: list[str]) -> list[tuple[str, str, str, str]]:
@@ -341,7 +365,7 @@ def loglikelihood(bench: Bench, args, folder: str, step, notes: list[str]) -> li
                                                   count_forward=True))
     theirs, mine = lm_runs[0], og_runs[0]
     run = mine["run_dir"]
-    delta, ours_acc, n = 0.0, {}, 0
+    deltas, ours_acc = [], {}  # (|Δ|, octoglot's, lm-eval's, (task, lang, id, option))
     for name in names:
         task, lang = name.removeprefix("octoglot_").rsplit("_", 1)
         lines = (run / "samples" / lang / f"{task}.jsonl").read_text().splitlines()
@@ -349,8 +373,17 @@ def loglikelihood(bench: Bench, args, folder: str, step, notes: list[str]) -> li
         ours_acc[name] = sum(r["metrics"]["acc"] for r in records.values()) / len(records)
         for row in theirs["result"]["samples"][name]:
             lls = records[str(row["id"])]["loglikelihoods"]
-            delta = max(delta, max(abs(a - b) for a, b in zip(lls, row["ll"])))
-            n += len(lls)
+            deltas += [(abs(a - b), a, b, (task, lang, str(row["id"]), k)) for k, (a, b) in enumerate(zip(lls, row["ll"]))]
+    delta, n = max(d[0] for d in deltas), len(deltas)
+    # both tools compute in float32, each rounding in its own order: judge the requests where they differ most by
+    # the value computed in float64
+    worst = sorted(deltas, key=lambda d: -d[0])[:FLOAT64_CHECKED]
+    step(f"the {len(worst)} requests of largest |Δ| in float64 (lm-eval's path, one at a time)")
+    exact = bench.child("float64", "float64_loglikelihood", tasks=TASKS, langs=LANGS, limit=args.limit, seed=SEED,
+                        data_dir=bench.data_dir, model=folder, which=[d[3] for d in worst])["result"]["ll"]
+    ours_err = max(abs(d[1] - e) for d, e in zip(worst, exact))
+    theirs_err = max(abs(d[2] - e) for d, e in zip(worst, exact))
+    closer = sum(abs(d[1] - e) < abs(d[2] - e) for d, e in zip(worst, exact))
     acc_same = all(abs(ours_acc[k] - (theirs["result"]["acc"][k] or 0)) < 1e-9 for k in names)
     oc, lc = mine["counts"], theirs["counts"]
     manifest_tokens = mine["manifest"]["requests"]["forward_tokens"]
@@ -381,12 +414,18 @@ def loglikelihood(bench: Bench, args, folder: str, step, notes: list[str]) -> li
          f"{og_per:.3f}", f"{lm_per:.3f}", times(og_per, lm_per)),
         (f"max |Δ log-likelihood| over {n} requests", f"{delta:.2e}", "reference",
          "< 1e-4" if delta < 1e-4 else "FAIL"),
+        (f"the {len(worst)} requests of largest |Δ|: max distance from the float64 value", f"{ours_err:.2e}",
+         f"{theirs_err:.2e}", f"octoglot closer on {closer} of {len(worst)}"),
         (f"accuracy identical on every (task, language) ({len(names)})", "yes" if acc_same else "no", "", ""),
     ]
     macro = sum(ours_acc.values()) / len(ours_acc)
     macro_theirs = sum(v or 0 for v in theirs["result"]["acc"].values()) / len(theirs["result"]["acc"])
     rows.append((f"mean accuracy over the {len(names)} (task, language) pairs", f"{macro:.4f}", f"{macro_theirs:.4f}",
                  ""))
+    top, top_exact = worst[0], exact[0]
+    notes.append(f"Largest |Δ log-likelihood|: {top[3][0]} {top[3][1]}, item {top[3][2]}, option {top[3][3]}: octoglot "
+                 f"{top[1] - top_exact:+.2e} and lm-eval {top[2] - top_exact:+.2e} from the float64 value "
+                 f"({top_exact:.4f}).")
     notes.append(f"Same requests: octoglot's request paths {mine['manifest']['requests']['paths']}; forward calls with "
                  f"an attention mask: octoglot {oc['calls_with_mask']}, lm-eval {lc['calls_with_mask']}; other "
                  f"top-level module calls: octoglot {oc['other_top_level_calls']}, "
