@@ -10,8 +10,9 @@ Measured on this project's 2-core AMD EPYC machine (SmolLM2-135M's shapes, float
 The two libraries sum in different orders, so their results differ in the last bits (about 4e-6 of an output's
 size). Greedy outputs stay lm-eval's (the tests; ``bench/vs_lmeval.py``: 60/60 identical; the quick suite's 168
 generations identical to the MKL loop's). Log-likelihoods summed over long options drift further: through oneDNN,
-shared-prefix scoring differed from lm-eval's by up to 1.42e-4 over the benchmark's 1,500 requests (8.9e-5 with
-MKL), past the 1e-4 it must stay within, so scoring keeps MKL. Only ``decode``'s steps and prompt passes go
+padded shared-prefix scoring differed from lm-eval's by up to 1.42e-4 over the benchmark's 1,500 requests (8.9e-5
+with MKL); flat scoring (``prefix.score``, calls of up to 4,096 positions, where MKL is at its best) was slower
+through oneDNN (59 s against 47 s) and further from lm-eval (1.7e-4 against 1.1e-4), so scoring keeps MKL. Only ``decode``'s steps and prompt passes go
 through oneDNN, inside ``linear_layers``; lm-eval's own paths keep PyTorch's default, so the benchmark's peer runs
 as users run it.
 """
