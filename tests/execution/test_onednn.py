@@ -37,3 +37,11 @@ def test_other_dtypes_keep_pytorchs_kernels():
     assert not onednn.usable(model)
     with onednn.linear_layers(model) as patched:
         assert patched.patched == []
+
+
+def test_onednn_is_taken_on_amd_cpus_only():
+    amd = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n"
+    intel = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Processor\n"
+    assert onednn.pays_off(amd) and not onednn.pays_off(intel)
+    assert not onednn.pays_off("processor\t: 0\n")  # no vendor line (an ARM kernel): PyTorch's default
+    assert isinstance(onednn.pays_off(), bool)
