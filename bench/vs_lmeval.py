@@ -140,7 +140,8 @@ def octoglot(spec):
     return main(spec["argv"]), {}
 
 
-def octoglot_plan(spec):
+def planned_units(spec):
+    # octoglot's plan of spec's tasks, languages, limit and seed: its units and their samples, prompts rendered
     from pathlib import Path
 
     from harness.core.languages import parse_langs
@@ -150,27 +151,21 @@ def octoglot_plan(spec):
     config = RunConfig(model="dummy", model_args=None, tasks=parse_tasks(",".join(spec["tasks"])),
                        langs=parse_langs(",".join(spec["langs"])), limit=spec["limit"], seed=spec["seed"],
                        output=Path("."), data_dir=spec["data_dir"], command=[])
-    units, _ = plan(config)
+    return plan(config)[0]
+
+
+def octoglot_plan(spec):
+    units = planned_units(spec)
     return 0, {"units": len(units), "requests": sum(len(s.loglikelihood_requests()) for u in units for s in u.samples)}
 
 
 def float64_loglikelihood(spec):
     # The exact value to judge two float32 paths by: the requests of the samples named, rebuilt as octoglot plans
     # them, scored by lm-eval's own path with the model in float64, one request at a time (no padding).
-    from pathlib import Path
-
     from lm_eval.api.instance import Instance
     from lm_eval.models.huggingface import HFLM
 
-    from harness.core.languages import parse_langs
-    from harness.execution.plan import RunConfig, plan
-    from harness.tasks.registry import parse_tasks
-
-    config = RunConfig(model="dummy", model_args=None, tasks=parse_tasks(",".join(spec["tasks"])),
-                       langs=parse_langs(",".join(spec["langs"])), limit=spec["limit"], seed=spec["seed"],
-                       output=Path("."), data_dir=spec["data_dir"], command=[])
-    units, _ = plan(config)
-    samples = {(s.task, s.lang, s.id): s for u in units for s in u.samples}
+    samples = {(s.task, s.lang, s.id): s for u in planned_units(spec) for s in u.samples}
     pairs = [samples[(task, lang, sid)].loglikelihood_requests()[option] for task, lang, sid, option in spec["which"]]
     lm = HFLM(pretrained=spec["model"], dtype="float64", batch_size=1, device="cpu")
     out = lm.loglikelihood([Instance("loglikelihood", {}, p, i) for i, p in enumerate(pairs)], disable_tqdm=True)
@@ -373,7 +368,8 @@ def loglikelihood(bench: Bench, args, folder: str, step, notes: list[str]) -> li
         ours_acc[name] = sum(r["metrics"]["acc"] for r in records.values()) / len(records)
         for row in theirs["result"]["samples"][name]:
             lls = records[str(row["id"])]["loglikelihoods"]
-            deltas += [(abs(a - b), a, b, (task, lang, str(row["id"]), k)) for k, (a, b) in enumerate(zip(lls, row["ll"]))]
+            deltas += [(abs(a - b), a, b, (task, lang, str(row["id"]), k))
+                       for k, (a, b) in enumerate(zip(lls, row["ll"]))]
     delta, n = max(d[0] for d in deltas), len(deltas)
     # both tools compute in float32, each rounding in its own order: judge the requests where they differ most by
     # the value computed in float64
@@ -387,7 +383,8 @@ def loglikelihood(bench: Bench, args, folder: str, step, notes: list[str]) -> li
     acc_same = all(abs(ours_acc[k] - (theirs["result"]["acc"][k] or 0)) < 1e-9 for k in names)
     oc, lc = mine["counts"], theirs["counts"]
     manifest_tokens = mine["manifest"]["requests"]["forward_tokens"]
-    stable = all(same_counts(r["counts"], oc) for r in og_runs) and all(same_counts(r["counts"], lc) for r in lm_runs)
+    stable = (all(same_counts(r["counts"], oc) for r in og_runs)
+              and all(same_counts(r["counts"], lc) for r in lm_runs))
     og_per = median(1000 * r["counts"]["forward_seconds"] / r["counts"]["tokens"] for r in og_runs)
     lm_per = median(1000 * r["counts"]["forward_seconds"] / r["counts"]["tokens"] for r in lm_runs)
     og_wall, lm_wall = median(r["wall"] for r in og_runs), median(r["wall"] for r in lm_runs)
@@ -423,8 +420,8 @@ def loglikelihood(bench: Bench, args, folder: str, step, notes: list[str]) -> li
     rows.append((f"mean accuracy over the {len(names)} (task, language) pairs", f"{macro:.4f}", f"{macro_theirs:.4f}",
                  ""))
     top, top_exact = worst[0], exact[0]
-    notes.append(f"Largest |Δ log-likelihood|: {top[3][0]} {top[3][1]}, item {top[3][2]}, option {top[3][3]}: octoglot "
-                 f"{top[1] - top_exact:+.2e} and lm-eval {top[2] - top_exact:+.2e} from the float64 value "
+    notes.append(f"Largest |Δ log-likelihood|: {top[3][0]} {top[3][1]}, item {top[3][2]}, option {top[3][3]}: "
+                 f"octoglot {top[1] - top_exact:+.2e} and lm-eval {top[2] - top_exact:+.2e} from the float64 value "
                  f"({top_exact:.4f}).")
     notes.append(f"Same requests: octoglot's request paths {mine['manifest']['requests']['paths']}; forward calls with "
                  f"an attention mask: octoglot {oc['calls_with_mask']}, lm-eval {lc['calls_with_mask']}; other "
@@ -436,7 +433,10 @@ def loglikelihood(bench: Bench, args, folder: str, step, notes: list[str]) -> li
 
 def same_counts(a: dict, b: dict) -> bool:
     """The hook's counts agree (its timing aside)."""
-    return {k: v for k, v in a.items() if k != "forward_seconds"} == {k: v for k, v in b.items() if k != "forward_seconds"}
+    def counted(counts: dict) -> dict:
+        return {k: v for k, v in counts.items() if k != "forward_seconds"}
+
+    return counted(a) == counted(b)
 
 
 def generation(bench: Bench, args, folder: str, step, notes: list[str]) -> list[tuple[str, str, str, str]]:

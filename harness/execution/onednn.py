@@ -12,9 +12,9 @@ size). Greedy outputs stay lm-eval's (the tests; ``bench/vs_lmeval.py``: 60/60 i
 generations identical to the MKL loop's). Log-likelihoods summed over long options drift further: through oneDNN,
 padded shared-prefix scoring differed from lm-eval's by up to 1.42e-4 over the benchmark's 1,500 requests (8.9e-5
 with MKL); flat scoring (``prefix.score``, calls of up to 4,096 positions, where MKL is at its best) was slower
-through oneDNN (59 s against 47 s) and further from lm-eval (1.7e-4 against 1.1e-4), so scoring keeps MKL. Only ``decode``'s steps and prompt passes go
-through oneDNN, inside ``linear_layers``; lm-eval's own paths keep PyTorch's default, so the benchmark's peer runs
-as users run it.
+through oneDNN (59 s against 47 s) and further from lm-eval (1.7e-4 against 1.1e-4), so scoring keeps MKL. Only
+``decode``'s steps and prompt passes go through oneDNN, inside ``linear_layers``, and only where ``pays_off``;
+lm-eval's own paths keep PyTorch's default, so the benchmark's peer runs as users run it.
 """
 
 from __future__ import annotations

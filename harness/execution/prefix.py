@@ -123,12 +123,13 @@ class _FlatPass:
 
     is_compileable = False
 
-    def __init__(self, rows: list[tuple[int, int, int | None, int]]):
+    def __init__(self, rows: list[tuple[int, int, int | None, int]], device):
         import torch
 
         self.rows = rows
         self.widths = [w for _, w, _, _ in rows]
-        self.masks = [CAUSAL if c is None else torch.arange(n + w) <= torch.arange(n, n + w)[:, None]
+        self.masks = [CAUSAL if c is None else
+                      torch.arange(n + w, device=device) <= torch.arange(n, n + w, device=device)[:, None]
                       for _, w, c, n in rows]
 
     def update(self, key_states, value_states, layer_idx: int, *args, **kwargs):
@@ -182,8 +183,9 @@ def score(lm, items: list[Item]) -> list[list[tuple[float, bool]]]:
     # linear layers took 59 s against MKL's 47 s in calls of 4,096 positions, and moved log-likelihoods further
     # from lm-eval's (up to 1.7e-4; 1.1e-4 with MKL)
     with torch.no_grad(), row_attention(lm.model):
-        out = lm.model(input_ids=torch.tensor([ids], device=device), position_ids=torch.tensor([positions], device=device),
-                       cache=_FlatPass(rows), use_cache=True, logits_to_keep=torch.tensor(keep, device=device))
+        out = lm.model(input_ids=torch.tensor([ids], device=device),
+                       position_ids=torch.tensor([positions], device=device), cache=_FlatPass(rows, device),
+                       use_cache=True, logits_to_keep=torch.tensor(keep, device=device))
         # lm-eval's own reduction, log_softmax then gather: logits less torch.logsumexp sums the exponentials in
         # another order and ran 7e-6 a token lower (-3.6e-4 on a 39-token option)
         logprobs = torch.log_softmax(out.logits[0].float(), dim=-1)
