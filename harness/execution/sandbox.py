@@ -21,69 +21,49 @@ exit status, the tail of its output, its wall time). Families never know how iso
   the tmpfs, the output it may write (beyond it the process group is killed), and a wall-clock timeout that kills
   the whole process group.
 
+Two ways to run programs under bubblewrap. Started by an ordinary user: a fresh sandbox per program. Started by
+root (as CI is): a sandbox kept per slot (``reuse``), whose server (``sandbox_inside.serve``, root inside the sandbox
+with only the capabilities to change uid, kill and remove files) forks a fresh process per program from its own
+pristine interpreter, sets the limits in it and drops it to the slot's uid; after the program it kills every
+process of that uid and empties the working directory, home and System V IPC, so no program sees what another left
+(``tests/execution/test_sandbox.py`` checks each). The same outcomes, without bubblewrap's and the interpreter's
+start-up per program (``bench/sandbox_throughput.py``). An ordinary user's unprivileged user namespace maps a single
+uid, so the programs' uid could not differ from the server's: there every program gets a fresh sandbox.
+
 ``Unsafe`` (``--unsafe-exec``, never the default): the same limits and the same outcome rules, in a plain child
 process of the host, with the host's files and network. A run records which sandbox ran its programs and its
 limits in the manifest.
 
-Outcomes are read from the runner (``RUNNER``), a few lines of Python that executes the program and exits with a
-code per outcome (an ``AssertionError`` is ``failed``, a ``MemoryError`` ``memory``, an ``OSError`` that the
-sandbox causes, such as ``EACCES``, ``EROFS``, ``ENETUNREACH``, ``EAGAIN`` from ``fork`` or ``EFBIG``,
+Outcomes are read from the runner (``sandbox_inside.run``), a few lines of Python that executes the program and
+exits with a code per outcome (an ``AssertionError`` is ``failed``, a ``MemoryError`` ``memory``, an ``OSError``
+that the sandbox causes, such as ``EACCES``, ``EROFS``, ``ENETUNREACH``, ``EAGAIN`` from ``fork`` or ``EFBIG``,
 ``sandbox_violation``, anything else ``error``), and from how the process ended (killed by the timeout or by
 ``SIGXCPU``: ``timeout``; by another signal: ``error``, with the signal's name).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from harness.core.errors import OctoglotError
 from harness.core.programs import Execution, Program
+from harness.execution import sandbox_inside
+from harness.execution.sandbox_inside import FAILED, MEMORY, PASS_MARK, PASSED, VIOLATION
 
-# exit codes of the runner
-PASSED, FAILED, ERROR, MEMORY, VIOLATION = 0, 10, 11, 12, 13
-PASS_MARK = "\x00octoglot-program-finished\x00"  # written by the runner after the program's end, never by a crash
-
-# Executes the program read from stdin and exits with a code per outcome. It imports only what it needs, so a
-# sandboxed interpreter started with -I -S (no site, no user or environment settings) starts fast.
-RUNNER = r"""
-import errno, sys
-source = sys.stdin.read()
-del sys.argv[1:]
-VIOLATIONS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENETUNREACH, errno.ENETDOWN, errno.ECONNREFUSED,
-              errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EAGAIN, errno.EFBIG, errno.ENOSPC,
-              errno.EDQUOT, errno.EMFILE}
-def report(code, what):
-    sys.stderr.write("\n[octoglot runner] " + what + "\n")
-    sys.stderr.flush()
-    import os
-    os._exit(code)
-try:
-    exec(compile(source, "__NAME__", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
-except AssertionError as exc:
-    report(10, "AssertionError " + str(exc)[:200])
-except MemoryError:
-    report(12, "MemoryError")
-except OSError as exc:
-    report(13 if exc.errno in VIOLATIONS else 11, type(exc).__name__ + " " + str(exc)[:200])
-except SystemExit as exc:
-    report(11, "SystemExit " + repr(exc.code)[:100])
-except BaseException as exc:
-    import traceback
-    traceback.print_exc()
-    report(11, type(exc).__name__ + " " + str(exc)[:200])
-sys.stdout.flush()
-sys.stdout.write("__MARK__")
-sys.stdout.flush()
-"""
+# the runner and the server, handed to the sandboxed interpreter as -c text (the sandbox never holds the project)
+INSIDE = Path(sandbox_inside.__file__).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -121,6 +101,9 @@ class Sandbox:
     def command(self, slot: int) -> list[str]:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Release what the sandbox keeps between programs (nothing, unless it keeps sandboxes)."""
+
     # bwrap's init reports a program killed by signal N as exit status 128 + N
     signal_exit = False
 
@@ -155,7 +138,7 @@ class Sandbox:
         limits = self.limits
         memory, size = limits.memory_mb << 20, limits.file_size_mb << 20
         out = [self.prlimit, f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 1}", f"--fsize={size}", "--core=0",
-               f"--as={memory}"]
+               f"--as={memory}", "--msgqueue=0"]
         nproc = self._process_limit()
         if nproc is not None:
             out.append(f"--nproc={nproc}")
@@ -187,48 +170,155 @@ class Bubblewrap(Sandbox):
         """The host uid of a slot: distinct for every slot of every process (Ray workers run side by side)."""
         return self.UID_BASE + (os.getpid() % 1024) * self.SLOTS + slot
 
-    def __init__(self, limits: Limits | None = None, workers: int | None = None):
+    def __init__(self, limits: Limits | None = None, workers: int | None = None, reuse: bool | None = None):
         self.bwrap = shutil.which("bwrap")
         if self.bwrap is None:
             raise OctoglotError("code tasks run model-written programs in a sandbox: bwrap is not installed "
                                 "(Debian package bubblewrap: apt-get install bubblewrap); --unsafe-exec runs them "
                                 "without one")
         super().__init__(limits, min(workers or os.cpu_count() or 1, self.SLOTS))
+        root = os.geteuid() == 0
         self.setpriv = shutil.which("setpriv")
-        if os.geteuid() == 0 and self.setpriv is None:
+        if root and self.setpriv is None:
             raise OctoglotError("code tasks started by root drop to an unprivileged user with setpriv (Debian "
                                 "package util-linux), which is not installed")
+        # A kept sandbox needs a server whose uid differs from its programs': root can give programs one of their
+        # own; an ordinary user's unprivileged user namespace maps one uid only, so there every program gets a
+        # fresh sandbox.
+        self.reuse = root if reuse is None else reuse
+        if self.reuse and not root:
+            raise OctoglotError("sandbox: keeping a sandbox between programs needs root (a uid for the programs "
+                                "other than the server's)")
         self.prefix = Path(sys.base_prefix)
         self.python = f"/opt/python/{Path(sys.executable).resolve().relative_to(self.prefix.resolve())}" \
             if Path(sys.executable).resolve().is_relative_to(self.prefix.resolve()) \
             else f"/opt/python/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+        self._servers: dict[int, _Server] = {}
+        self._servers_lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, _close_all, self._servers)
 
     def describe(self) -> dict:
         out = super().describe()
-        out.update({"bwrap": self.bwrap, "user": "an unprivileged uid per slot (setpriv)" if os.geteuid() == 0 else
-                    "the caller, in a user namespace", "network": "none", "filesystem": "/usr and the interpreter read-only, "
-                    "tmpfs working directory and home"})
+        user = f"an unprivileged uid per slot ({'set by the kept sandbox' if self.reuse else 'setpriv'})"
+        out.update({"bwrap": self.bwrap, "user": user if os.geteuid() == 0 else "the caller, in a user namespace", "network": "none",
+                    "filesystem": "/usr and the interpreter read-only, tmpfs working directory and home",
+                    "programs": "a fresh process forked per program in a sandbox kept per slot, cleared between "
+                    "programs (processes, files, System V IPC); one hash seed per slot" if self.reuse else
+                    "a fresh sandbox per program"})
         return out
 
-    def command(self, slot: int) -> list[str]:
+    def _bwrap(self) -> list[str]:
         root = os.geteuid() == 0
         tmpfs = str(self.limits.tmpfs_mb << 20)
-        cmd = [self.bwrap, "--die-with-parent", "--new-session", "--clearenv",
-               "--setenv", "HOME", "/home/sandbox", "--setenv", "PATH", "/usr/bin:/bin",
-               "--setenv", "LANG", "C.UTF-8", "--setenv", "LD_LIBRARY_PATH", "/opt/python/lib",
-               # root: no user namespace (its uid 0 would be the host's root); the uid drop below isolates it
-               *(["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
-                 if root else ["--unshare-all"]),
-               "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-               "--symlink", "usr/bin", "/bin", "--perms", "0755", "--dir", "/opt",
-               "--ro-bind", str(self.prefix), "/opt/python", "--proc", "/proc", "--dev", "/dev",
-               "--perms", "01777", "--size", tmpfs, "--tmpfs", "/tmp",
-               "--perms", "01777", "--size", tmpfs, "--tmpfs", "/home/sandbox", "--chdir", "/tmp", "--"]
-        if root:
+        return [self.bwrap, "--die-with-parent", "--new-session", "--clearenv",
+                "--setenv", "HOME", HOME, "--setenv", "PATH", "/usr/bin:/bin",
+                "--setenv", "LANG", "C.UTF-8", "--setenv", "LD_LIBRARY_PATH", "/opt/python/lib",
+                # root: no user namespace (its uid 0 would be the host's root); the uid drop isolates it
+                *(["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+                  if root else ["--unshare-all"]),
+                "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+                "--symlink", "usr/bin", "/bin", "--perms", "0755", "--dir", "/opt",
+                "--ro-bind", str(self.prefix), "/opt/python", "--proc", "/proc", "--dev", "/dev",
+                "--perms", "01777", "--size", tmpfs, "--tmpfs", WORKDIR,
+                "--perms", "01777", "--size", tmpfs, "--tmpfs", HOME, "--chdir", WORKDIR]
+
+    def command(self, slot: int) -> list[str]:
+        cmd = [*self._bwrap(), "--"]
+        if os.geteuid() == 0:
             uid = str(self.uid(slot))
             cmd += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                     "--bounding-set=-all", "--no-new-privs", "--"]
         return cmd + [self.python, "-I", "-S", "-B"]
+
+    def run(self, program: Program, slot: int = 0) -> Execution:
+        if not self.reuse:
+            return super().run(program, slot)
+        with self._servers_lock:
+            server = self._servers.get(slot)
+            if server is None:
+                server = self._servers[slot] = self._start_server(slot)
+        reply = server.run(program, self.limits.wall_seconds + SERVER_GRACE)
+        if reply is None:  # the server failed (never seen): a fresh one next time, this program in its own sandbox
+            with self._servers_lock:
+                self._servers.pop(slot, None)
+            server.close()
+            return super().run(program, slot)
+        stdout, stderr = (reply[name].encode("latin-1").decode("utf-8", "replace") for name in ("stdout", "stderr"))
+        return _execution(reply["code"], reply["timed_out"], reply["over"], stdout, stderr, reply["seconds"],
+                          self.limits)
+
+    def _start_server(self, slot: int) -> "_Server":
+        """The slot's kept sandbox: its server runs as root inside with only the capabilities it needs to give
+        each program the slot's uid and to clear what the program left (kill, remove files)."""
+        caps = ["--cap-drop", "ALL", *(part for cap in SERVER_CAPS for part in ("--cap-add", cap))]
+        config = {"uid": self.uid(slot), "limits": self.limits.describe(), "tail_bytes": 2 * TAIL * 4,
+                  "workdir": WORKDIR, "clear": [WORKDIR, HOME]}
+        return _Server([*self._bwrap(), *caps, "--", self.python, "-I", "-S", "-B", "-c", INSIDE, "serve",
+                        json.dumps(config)])
+
+    def close(self) -> None:
+        """Stop the kept sandboxes (they also end with the process: ``--die-with-parent``)."""
+        with self._servers_lock:
+            _close_all(self._servers)
+
+
+HOME, WORKDIR = "/home/sandbox", "/tmp"
+SERVER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
+SERVER_GRACE = 30.0  # seconds past a program's wall-clock limit before the host gives up on a kept sandbox
+
+
+class _Server:
+    """A kept sandbox, seen from the host: one JSON request a line in, one reply a line out."""
+
+    def __init__(self, command: list[str]):
+        try:
+            self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, start_new_session=True, close_fds=True, env={})
+        except OSError as exc:
+            raise OctoglotError(f"sandbox: cannot start {command[0]}: {exc.strerror or exc}") from None
+        self.stderr = bytearray()  # the server's own complaints, kept for a failure's message
+        threading.Thread(target=self._drain, daemon=True).start()
+        self.pending = b""
+
+    def _drain(self) -> None:
+        while chunk := self.proc.stderr.read1(65536):
+            self.stderr += chunk
+            del self.stderr[:-4000]
+
+    def run(self, program: Program, timeout: float) -> dict | None:
+        """The server's reply, or None when it died or did not answer within ``timeout`` seconds."""
+        request = json.dumps({"source": program.source, "name": program.name}) + "\n"
+        try:
+            self.proc.stdin.write(request.encode("utf-8"))
+            self.proc.stdin.flush()
+        except OSError:
+            return None
+        deadline = time.monotonic() + timeout
+        out = self.proc.stdout.fileno()
+        while b"\n" not in self.pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([out], [], [], left)[0]:
+                return None
+            chunk = os.read(out, 1 << 20)
+            if not chunk:
+                return None
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        return json.loads(line)
+
+    def close(self) -> None:
+        _kill_group(self.proc)
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def _close_all(servers: dict) -> None:
+    while servers:
+        servers.popitem()[1].close()
 
 
 class Unsafe(Sandbox):
@@ -241,11 +331,10 @@ class Unsafe(Sandbox):
 
 
 def _run(command: list[str], program: Program, limits: Limits, signal_exit: bool) -> Execution:
-    runner = RUNNER.replace("__NAME__", program.name).replace("__MARK__", PASS_MARK.encode("unicode_escape")
-                                                               .decode("ascii"))
     started = time.perf_counter()
     try:
-        proc = subprocess.Popen([*command, "-c", runner], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        proc = subprocess.Popen([*command, "-c", INSIDE, "run", program.name], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
                                 env={} if any(part.endswith("bwrap") for part in command) else _minimal_env())
     except OSError as exc:
@@ -285,14 +374,18 @@ def _run(command: list[str], program: Program, limits: Limits, signal_exit: bool
     for reader in readers:
         reader.join(timeout=5)
     seconds = time.perf_counter() - started
-    stdout = outputs["stdout"].decode("utf-8", "replace")
-    stderr = outputs["stderr"].decode("utf-8", "replace")
     code = proc.returncode
     if signal_exit and code is not None and 128 < code < 128 + 65:
         code = -(code - 128)
+    return _execution(code, timed_out, state["over"], outputs["stdout"].decode("utf-8", "replace"),
+                      outputs["stderr"].decode("utf-8", "replace"), seconds, limits)
+
+
+def _execution(code: int | None, timed_out: bool, over: bool, stdout: str, stderr: str, seconds: float,
+               limits: Limits) -> Execution:
     finished = stdout.endswith(PASS_MARK)
     stdout = stdout.replace(PASS_MARK, "")
-    outcome, detail = _classify(code, timed_out, state["over"], finished, stderr, limits)
+    outcome, detail = _classify(code, timed_out, over, finished, stderr, limits)
     return Execution(outcome, seconds, code, detail, stderr[-TAIL:], stdout[-TAIL:])
 
 

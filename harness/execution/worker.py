@@ -312,6 +312,8 @@ class Worker:
     def close(self) -> None:
         if self.cache:
             self.cache.close()
+        if self._sandbox is not None:
+            self._sandbox.close()
 
 
 def return_freed_memory() -> None:

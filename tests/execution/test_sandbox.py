@@ -23,9 +23,71 @@ pytestmark = needs_bwrap
 LIMITS = Limits(wall_seconds=8, cpu_seconds=4, memory_mb=512, file_size_mb=8, processes=16, output_kb=256)
 
 
-@pytest.fixture(scope="module")
-def box():
-    return Bubblewrap(LIMITS, workers=2)
+@pytest.fixture(scope="module", params=["fresh", "kept"])
+def box(request):
+    """Both ways of running programs: a fresh sandbox per program, and a sandbox kept per slot (root only)."""
+    if request.param == "kept" and os.geteuid() != 0:
+        pytest.skip("a kept sandbox needs root: its programs need a uid other than its server's")
+    sandbox = Bubblewrap(LIMITS, workers=2, reuse=request.param == "kept")
+    yield sandbox
+    sandbox.close()
+
+
+# leaves everything it can behind: files (one in a folder it made unreadable), its environment and interpreter
+# state, System V IPC objects, a daemon (double fork, own session); a POSIX message queue it cannot make at all
+LEAVE = """import builtins, ctypes, os, sys
+open('/tmp/left', 'w').write('x')
+os.makedirs('/tmp/a/b/c')
+os.chmod('/tmp/a', 0)
+open('/home/sandbox/left', 'w').write('x')
+os.environ['OCTOGLOT_LEFT'] = '1'
+builtins.octoglot_left = sys.octoglot_left = 1
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.shmget(0x6f63, 4096, 0o1666) >= 0 and libc.msgget(0x6f64, 0o1666) >= 0
+assert libc.mq_open(b'/octoglot', os.O_CREAT | os.O_RDWR, 0o600, None) == -1
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        import time
+        time.sleep(60)
+    os._exit(0)
+"""
+FINDS_NOTHING = """import builtins, ctypes, os, sys
+assert os.listdir('/tmp') == [] and os.listdir('/home/sandbox') == [], (os.listdir('/tmp'), os.listdir('/home/sandbox'))
+assert 'OCTOGLOT_LEFT' not in os.environ
+assert not hasattr(builtins, 'octoglot_left') and not hasattr(sys, 'octoglot_left')
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.shmget(0x6f63, 0, 0) == -1 and libc.msgget(0x6f64, 0) == -1
+mine = [p for p in os.listdir('/proc') if p.isdigit() and os.stat('/proc/' + p).st_uid == os.getuid()]
+assert mine == [str(os.getpid())], mine
+"""
+
+
+def test_a_program_finds_nothing_that_the_one_before_it_left(box):
+    for _ in range(2):  # the same slot, one after the other
+        left = box.run(LEAVE_PROGRAM, slot=0)
+        assert left.outcome == "passed", (left.detail, left.stderr_tail)
+        found = box.run(Program(FINDS_NOTHING), slot=0)
+        assert found.outcome == "passed", (found.detail, found.stderr_tail)
+
+
+LEAVE_PROGRAM = Program(LEAVE)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a kept sandbox needs root")
+def test_a_kept_sandbox_that_died_is_replaced_and_the_program_still_runs():
+    box = Bubblewrap(LIMITS, workers=1, reuse=True)
+    try:
+        assert box.run(Program("assert True\n")).outcome == "passed"
+        first = box._servers[0].proc
+        first.kill()
+        first.wait()
+        assert box.run(Program("assert 2 + 2 == 4\n")).outcome == "passed"  # in a fresh sandbox of its own
+        assert box.run(Program("assert 2 + 2 == 5\n")).outcome == "failed"  # in a new kept one
+        assert box._servers[0].proc.pid != first.pid
+    finally:
+        box.close()
+    assert not box._servers
 
 
 class Listener:
@@ -121,6 +183,7 @@ def test_without_the_sandbox_the_limits_still_hold():
 def test_the_manifest_description_names_the_sandbox_and_its_limits(box):
     described = box.describe()
     assert described["name"] == "bubblewrap" and described["network"] == "none"
+    assert described["programs"].startswith("a fresh process forked per program" if box.reuse else "a fresh sandbox")
     assert described["limits"] == {"wall_seconds": 8, "cpu_seconds": 4, "memory_mb": 512, "file_size_mb": 8,
                                    "processes": 16, "tmpfs_mb": 64, "output_kb": 256}
 
