@@ -118,34 +118,30 @@ def serve(config):
         os._exit(PASSED)
 
     def processes():
-        """(pid, zombie) of every process of the programs' uid."""
+        """The pids of the programs' uid, zombies included (a program cannot change its uid: no capability)."""
         out = []
         for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open("/proc/" + entry + "/status") as handle:
-                    status = handle.read()
-            except OSError:
-                continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            if str(uid) in fields.get("Uid", "").split():
-                out.append((int(entry), fields.get("State", "").split()[:1] == ["Z"]))
+            if entry.isdigit():
+                try:
+                    if os.stat("/proc/" + entry).st_uid == uid:
+                        out.append(int(entry))
+                except OSError:
+                    pass
         return out
 
     def kill_all():
-        """Kill every process of the programs' uid and wait until none is left (the sandbox's init reaps them)."""
+        """Kill every process of the programs' uid and wait until none is left, zombies included (the sandbox's
+        init reaps them), so that the next program starts with its whole process budget."""
         for _ in range(5000):
             left = processes()
             if not left:
                 return
-            for pid, zombie in left:
-                if not zombie:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
-            time.sleep(0.001)
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.0005)
         raise RuntimeError("processes of the programs' uid outlived 5,000 rounds of SIGKILL")
 
     def as_programs_uid(argv):
@@ -161,7 +157,7 @@ def serve(config):
         os.waitpid(pid, 0)
 
     def clear():
-        kill_all()
+        """Empty the writable folders and System V IPC (every process of the programs' uid is gone by now)."""
         for folder in config["clear"]:
             left = os.listdir(folder)
             if left:  # rm copes with any depth and any permission a program set; the server is root
