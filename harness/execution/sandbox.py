@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import select
 import shutil
 import signal
@@ -53,7 +54,7 @@ import sys
 import threading
 import time
 import weakref
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -194,6 +195,7 @@ class Bubblewrap(Sandbox):
             if Path(sys.executable).resolve().is_relative_to(self.prefix.resolve()) \
             else f"/opt/python/bin/python{sys.version_info.major}.{sys.version_info.minor}"
         self._servers: dict[int, _Server] = {}
+        self.replaced = 0  # kept sandboxes found dead and replaced
         self._servers_lock = threading.Lock()
         self._finalizer = weakref.finalize(self, _close_all, self._servers)
 
@@ -241,6 +243,7 @@ class Bubblewrap(Sandbox):
         if reply is None:  # the server failed (never seen): a fresh one next time, this program in its own sandbox
             with self._servers_lock:
                 self._servers.pop(slot, None)
+                self.replaced += 1
             server.close()
             return super().run(program, slot)
         stdout, stderr = (reply[name].encode("latin-1").decode("utf-8", "replace") for name in ("stdout", "stderr"))
@@ -272,8 +275,8 @@ class _Server:
 
     def __init__(self, command: list[str]):
         try:
-            self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, start_new_session=True, close_fds=True, env={})
+            self.proc = _spawn(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               start_new_session=True, close_fds=True, env={})
         except OSError as exc:
             raise OctoglotError(f"sandbox: cannot start {command[0]}: {exc.strerror or exc}") from None
         self.stderr = bytearray()  # the server's own complaints, kept for a failure's message
@@ -314,6 +317,33 @@ class _Server:
                 stream.close()
             except OSError:
                 pass
+
+
+_spawns: queue.SimpleQueue = queue.SimpleQueue()
+_spawner_lock = threading.Lock()
+_spawner: list[threading.Thread] = []
+
+
+def _spawn(command: list[str], **kwargs) -> subprocess.Popen:
+    """``subprocess.Popen`` from one thread that lives as long as the process. bwrap's ``--die-with-parent`` is the
+    parent-death signal, which Linux sends when the *thread* that started it ends: a kept sandbox started from
+    ``run_many``'s pool threads died with them, after every batch of programs."""
+    with _spawner_lock:
+        if not _spawner:
+            _spawner.append(threading.Thread(target=_spawn_forever, name="octoglot-sandbox-spawner", daemon=True))
+            _spawner[0].start()
+    done: Future = Future()
+    _spawns.put((command, kwargs, done))
+    return done.result()
+
+
+def _spawn_forever() -> None:
+    while True:
+        command, kwargs, done = _spawns.get()
+        try:
+            done.set_result(subprocess.Popen(command, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
+            done.set_exception(exc)
 
 
 def _close_all(servers: dict) -> None:

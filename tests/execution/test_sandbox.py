@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -75,6 +76,22 @@ LEAVE_PROGRAM = Program(LEAVE)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a kept sandbox needs root")
+def test_kept_sandboxes_outlive_the_threads_that_started_them():
+    """``run_many``'s pool threads end after each batch; bwrap's --die-with-parent follows the starting thread."""
+    box = Bubblewrap(LIMITS, workers=2, reuse=True)
+    try:
+        seen = []
+        for _ in range(2):
+            assert [r.outcome for r in box.run_many([Program("assert True\n")] * 4)] == ["passed"] * 4
+            time.sleep(0.2)  # a parent-death signal would have landed by now
+            assert all(server.proc.poll() is None for server in box._servers.values())
+            seen.append({slot: server.proc.pid for slot, server in box._servers.items()})
+        assert len(seen[0]) == 2 and seen[0] == seen[1] and box.replaced == 0
+    finally:
+        box.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a kept sandbox needs root")
 def test_a_kept_sandbox_that_died_is_replaced_and_the_program_still_runs():
     box = Bubblewrap(LIMITS, workers=1, reuse=True)
     try:
@@ -84,7 +101,7 @@ def test_a_kept_sandbox_that_died_is_replaced_and_the_program_still_runs():
         first.wait()
         assert box.run(Program("assert 2 + 2 == 4\n")).outcome == "passed"  # in a fresh sandbox of its own
         assert box.run(Program("assert 2 + 2 == 5\n")).outcome == "failed"  # in a new kept one
-        assert box._servers[0].proc.pid != first.pid
+        assert box._servers[0].proc.pid != first.pid and box.replaced == 1
     finally:
         box.close()
     assert not box._servers
