@@ -202,7 +202,8 @@ class Bubblewrap(Sandbox):
     def describe(self) -> dict:
         out = super().describe()
         user = f"an unprivileged uid per slot ({'set by the kept sandbox' if self.reuse else 'setpriv'})"
-        out.update({"bwrap": self.bwrap, "user": user if os.geteuid() == 0 else "the caller, in a user namespace", "network": "none",
+        out.update({"bwrap": self.bwrap, "user": user if os.geteuid() == 0 else "the caller, in a user namespace",
+                    "network": "none",
                     "filesystem": "/usr and the interpreter read-only, tmpfs working directory and home",
                     "programs": "a fresh process forked per program in a sandbox kept per slot, cleared between "
                     "programs (processes, files, System V IPC); one hash seed per slot" if self.reuse else
@@ -245,6 +246,9 @@ class Bubblewrap(Sandbox):
                 self._servers.pop(slot, None)
                 self.replaced += 1
             server.close()
+            said = server.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+            print(f"octoglot: sandbox: the kept sandbox of slot {slot} ended ({said[0][:300]}); this program runs in "
+                  "a fresh sandbox, the next in a new kept one", file=sys.stderr)
             return super().run(program, slot)
         stdout, stderr = (reply[name].encode("latin-1").decode("utf-8", "replace") for name in ("stdout", "stderr"))
         return _execution(reply["code"], reply["timed_out"], reply["over"], stdout, stderr, reply["seconds"],

@@ -92,7 +92,7 @@ def test_kept_sandboxes_outlive_the_threads_that_started_them():
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a kept sandbox needs root")
-def test_a_kept_sandbox_that_died_is_replaced_and_the_program_still_runs():
+def test_a_kept_sandbox_that_died_is_replaced_and_the_program_still_runs(capfd):
     box = Bubblewrap(LIMITS, workers=1, reuse=True)
     try:
         assert box.run(Program("assert True\n")).outcome == "passed"
@@ -102,6 +102,7 @@ def test_a_kept_sandbox_that_died_is_replaced_and_the_program_still_runs():
         assert box.run(Program("assert 2 + 2 == 4\n")).outcome == "passed"  # in a fresh sandbox of its own
         assert box.run(Program("assert 2 + 2 == 5\n")).outcome == "failed"  # in a new kept one
         assert box._servers[0].proc.pid != first.pid and box.replaced == 1
+        assert "the kept sandbox of slot 0 ended" in capfd.readouterr().err  # said, never silent
     finally:
         box.close()
     assert not box._servers
