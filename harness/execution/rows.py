@@ -46,7 +46,7 @@ def attention(module, query, key, value, attention_mask, **kwargs):
         causal = mask is CAUSAL
         q = query[:, :, start:start + width]
         before = k.shape[-2] - width  # keys the row's positions all see: a shared beginning, a cache, a context
-        padded = mask is not None and not causal and 2 * width > width + before
+        padded = mask is not None and not causal and width > before
         if padded:  # the causal square: see the note above ``Rows``
             q = torch.cat([q.new_zeros(q.shape[0], q.shape[1], before, q.shape[3]), q], dim=2)
         out = torch.nn.functional.scaled_dot_product_attention(

@@ -136,16 +136,17 @@ class Sandbox:
         ``preexec_fn``, so the harness (which may hold a model of several GB) starts each program with vfork
         instead of copying its page tables (measured from a process holding 1.5 GB: 200 trivial sandboxed
         programs, one at a time, 15.4 s with a preexec_fn against 2.9 s without)."""
-        limits = self.limits
-        memory, size = limits.memory_mb << 20, limits.file_size_mb << 20
-        out = [self.prlimit, f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 1}", f"--fsize={size}", "--core=0",
-               f"--as={memory}", "--msgqueue=0"]
-        nproc = self._process_limit()
-        if nproc is not None:
-            out.append(f"--nproc={nproc}")
-        return [*out, "--", *command]
+        return [self.prlimit, *(f"--{name}={soft}:{hard}" for name, soft, hard in self.rlimits()), "--", *command]
 
-    def _process_limit(self) -> int | None:
+    def rlimits(self) -> list[tuple[str, int, int]]:
+        """The programs' resource limits as (name in ``prlimit`` and, upper-cased after ``RLIMIT_``, in ``resource``;
+        soft; hard): set by ``prlimit`` around a fresh sandbox, and by a kept sandbox's server in each program."""
+        limits = self.limits
+        memory, size, nproc = limits.memory_mb << 20, limits.file_size_mb << 20, self._process_limit()
+        return [("cpu", limits.cpu_seconds, limits.cpu_seconds + 1), ("fsize", size, size), ("core", 0, 0),
+                ("as", memory, memory), ("nproc", nproc, nproc), ("msgqueue", 0, 0)]
+
+    def _process_limit(self) -> int:
         """RLIMIT_NPROC counts every process of the user: root's own uid is never limited, so a sandbox started
         by root drops to a uid of its own first; an ordinary user's budget starts from what it already runs."""
         if os.geteuid() == 0:
@@ -258,7 +259,8 @@ class Bubblewrap(Sandbox):
         """The slot's kept sandbox: its server runs as root inside with only the capabilities it needs to give
         each program the slot's uid and to clear what the program left (kill, remove files)."""
         caps = ["--cap-drop", "ALL", *(part for cap in SERVER_CAPS for part in ("--cap-add", cap))]
-        config = {"uid": self.uid(slot), "limits": self.limits.describe(), "tail_bytes": 2 * TAIL * 4,
+        config = {"uid": self.uid(slot), "limits": self.limits.describe(), "rlimits": self.rlimits(),
+                  "tail_bytes": 2 * TAIL * 4,
                   "workdir": WORKDIR, "clear": [WORKDIR, HOME]}
         return _Server([*self._bwrap(), *caps, "--", self.python, "-I", "-S", "-B", "-c", INSIDE, "serve",
                         json.dumps(config)])

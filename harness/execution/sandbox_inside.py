@@ -6,7 +6,8 @@ interpreter is started with ``-I -S -B`` and a bare runner starts fast.
 
 ``python -c <this file> run NAME`` runs the program read from stdin and exits with a code per outcome (``run``):
 an ``AssertionError`` is ``FAILED``, a ``MemoryError`` ``MEMORY``, an ``OSError`` that the sandbox causes
-(``VIOLATIONS``) ``VIOLATION``, anything else ``ERROR``; a program that runs to its end writes ``PASS_MARK`` last.
+(``EACCES``, ``EAGAIN`` from ``fork``, ...) ``VIOLATION``, anything else ``ERROR``; a program that runs to its end
+writes ``PASS_MARK`` last.
 
 ``python -c <this file> serve CONFIG`` is the server of a sandbox kept for many programs (started by root only: it
 needs a uid other than the programs'). It reads one request a line (JSON: source, name) and answers one line
@@ -78,10 +79,7 @@ def serve(config):
     config = json.loads(config)
     uid, limits, tail = config["uid"], config["limits"], config["tail_bytes"]
     budget = limits["output_kb"] << 10
-    rlimits = [(resource.RLIMIT_CPU, (limits["cpu_seconds"], limits["cpu_seconds"] + 1)),
-               (resource.RLIMIT_FSIZE, (limits["file_size_mb"] << 20,) * 2), (resource.RLIMIT_CORE, (0, 0)),
-               (resource.RLIMIT_AS, (limits["memory_mb"] << 20,) * 2),
-               (resource.RLIMIT_NPROC, (limits["processes"],) * 2), (resource.RLIMIT_MSGQUEUE, (0, 0))]
+    rlimits = [(getattr(resource, "RLIMIT_" + name.upper()), (soft, hard)) for name, soft, hard in config["rlimits"]]
     requests, replies = os.dup(0), os.dup(1)  # the host's channel, closed in every program
     null = os.open("/dev/null", os.O_RDWR)
     os.dup2(null, 0)
