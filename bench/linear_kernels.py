@@ -6,8 +6,8 @@ way to compare two machines' matrix-product speed.
 
 For each shape (rows × inputs → outputs: a decoding step's 16 or 80 rows through the attention and MLP layers and the
 49,152-wide output layer, a prompt pass's 400, a flat scoring call's 4,096) prints the median microseconds of
-``nn.Linear`` (PyTorch's default: MKL's sgemm) and of ``torch._C._nn.mkldnn_linear`` (oneDNN, as
-``harness.execution.onednn`` calls it, the input's conversion included), their ratio, and what ``pays_off`` says
+``nn.Linear`` (PyTorch's default: MKL's sgemm) and of ``harness.execution.onednn``'s forward (oneDNN, as the
+decoding loop calls it: rows padded to ``ROW_STEP``, cut at ``MAX_ROWS``), their ratio, and what ``pays_off`` says
 for this CPU. Same weights, same inputs, both warm, alternating. Nothing here is a test.
 """
 
@@ -28,7 +28,7 @@ SHAPES = [(16, 576, 1536), (80, 576, 1536), (80, 1536, 576), (80, 576, 576), (16
 def main() -> int:
     import torch
 
-    from harness.execution.onednn import pays_off
+    from harness.execution.onednn import _forward, pays_off
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=50, help="timed calls per library and shape (median)")
@@ -45,7 +45,7 @@ def main() -> int:
             x = torch.randn(rows, inputs)
             layer = torch.nn.Linear(inputs, outputs, bias=False)
             calls = {"mkl": lambda: layer(x),
-                     "onednn": lambda: torch._C._nn.mkldnn_linear(x.to_mkldnn(), layer.weight, None).to_dense()}
+                     "onednn": lambda: _forward(layer, x)}
             times: dict[str, list[float]] = {name: [] for name in calls}
             repeats = max(5, args.repeats // 5) if rows * outputs > 10_000_000 else args.repeats
             for name, call in calls.items():  # warm both

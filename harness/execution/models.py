@@ -19,6 +19,7 @@ from harness.core.credentials import is_credential
 from harness.core.errors import OctoglotError
 from harness.core.languages import suggest
 from harness.core.locations import cache_dir
+from harness.execution import allocator
 
 CONVERTED_MARKER = "octoglot-converted.json"
 
@@ -278,12 +279,15 @@ def _tool_calls_as_text(lm):
 
 
 def load(spec: ModelSpec, batch_size: int, device: str):
-    """Instantiate the lm-eval model object for a resolved spec."""
+    """Instantiate the lm-eval model object for a resolved spec. A model on the CPU first sets the process's
+    allocator to reuse the memory its forward passes free (``allocator``)."""
     import lm_eval.models  # noqa: F401
     from lm_eval.api.registry import get_model
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # "Loading weights: 272/272" in every run's log says nothing
+    if device == "cpu":
+        allocator.reuse_freed_memory()
     arg_string = ",".join(f"{k}={v}" for k, v in spec.args.items())
     extra = {"batch_size": batch_size, "device": device}
     try:

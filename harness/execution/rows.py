@@ -22,8 +22,8 @@ CAUSAL = "causal"  # a row's mask where it attends causally over its own positio
 
 class Rows:
     """One layer's keys or values for a forward call: for each row, the keys (or values) it attends over, the number
-    of its positions in the flat sequence (``widths``), and its mask (``CAUSAL``, a boolean widths × keys mask, or
-    None: every key)."""
+    of its positions in the flat sequence (``widths``), and its mask (``CAUSAL``, a widths × keys mask, boolean or
+    additive float as SDPA takes them, or None: every key)."""
 
     def __init__(self, views: list, widths: list[int], masks: list):
         self.views, self.widths, self.masks = views, widths, masks
