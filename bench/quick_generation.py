@@ -8,8 +8,12 @@ Prints the wall, the prompt passes (calls, seconds, padded positions), the decod
 positions run: each row's chosen token and its prompt-lookup draft, tokens kept) and, by rows per step, the steps,
 seconds, positions per second, positions per row and mean cache length; then the peak RSS. ``--out`` writes the
 outputs and ``--same-as`` counts those identical to an earlier ``--out``, to compare two versions of the loop
-request by request. No peer column: lm-eval's side of generation is in ``bench/vs_lmeval.py --only generation``.
-Nothing here is a test.
+request by request. ``--policies`` then replays every row's exact tokens (its prompt, and the output the model
+gave) through other prompt-lookup settings (``decode.SPECULATE``, ``DRAFT_START``, ``LOOKUP_NGRAM``,
+``LOOKUP_MIN``): a draft is kept exactly as far as it matches the output, so each setting's row-steps and positions
+are what the loop would run, and ``--step-cost A,B,C`` (``bench/step_cost.py``'s fit, ms a step, a row, a position)
+turns them into seconds, a step's share spread over the rows of the mean step. No peer column: lm-eval's side of
+generation is in ``bench/vs_lmeval.py --only generation``. Nothing here is a test.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ def main() -> int:
     parser.add_argument("--data-dir", default=os.environ.get("OCTOGLOT_DATA"))
     parser.add_argument("--out", help="write the outputs (a JSON list) here")
     parser.add_argument("--same-as", help="count the outputs identical to those in this file (from --out)")
+    parser.add_argument("--policies", action="store_true", help="replay the rows' tokens through other draft settings")
+    parser.add_argument("--step-cost", default="52,4.6,2.1", help="ms a step, a row, a position (bench/step_cost.py)")
     args = parser.parse_args()
 
     tasks, limits = get_suite("quick")
@@ -88,13 +94,22 @@ def main() -> int:
         kept[0] += len(tokens) - before
         return ended
 
+    replayed: list[tuple[list[int], list[int], int]] = []  # each request's prompt, output tokens and budget
+    continuous = decode._continuous
+
+    def captured(lm_, requests, pending, generated, ends, done):
+        continuous(lm_, requests, pending, generated, ends, done)
+        replayed.extend((r.ids, g, r.budget) for r, g in zip(requests, generated))
+
     lm.model.forward = timed
     decode._extend = counted
+    decode._continuous = captured
     started = time.perf_counter()
     outputs = engine.generate_until(lm, [c for c, _ in todo], [k for _, k in todo])
     wall = time.perf_counter() - started
     lm.model.forward = forward
     decode._extend = extend
+    decode._continuous = continuous
     if args.out:
         Path(args.out).write_text(json.dumps(outputs))
     if args.same_as:
@@ -125,7 +140,55 @@ def main() -> int:
         n, seconds, rows, run, widths = by[low]
         print(f"| {low}–{low + 3} | {n} | {seconds:.1f} | {run / seconds:.0f} | {run / rows:.2f} | {widths / n:.0f} |")
     print(f"\npeak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if args.policies:
+        a, b, c = (float(x) for x in args.step_cost.split(","))
+        per_row = b + a * len(steps) / max(1, sum(s[0] for s in steps))  # a step's share, spread over its rows
+        print(f"\nDraft settings replayed over the {len(replayed)} rows' exact tokens (estimate: {per_row:.1f} ms "
+              f"a row-step, {c:.1f} ms a position)\n\n| setting | row-steps | positions | estimate (s) |\n"
+              "|---|---|---|---|")
+        for name, setting in POLICIES:
+            row_steps, run = replay(decode, replayed, setting)
+            print(f"| {name} | {row_steps} | {run} | {(per_row * row_steps + c * run) / 1000:.1f} |")
     return 0
+
+
+POLICIES = [("as shipped", {}), ("SPECULATE 8", {"SPECULATE": 8}), ("SPECULATE 12", {"SPECULATE": 12}),
+            ("SPECULATE 24", {"SPECULATE": 24}), ("SPECULATE 32", {"SPECULATE": 32}),
+            ("DRAFT_START 2", {"DRAFT_START": 2}), ("DRAFT_START 8", {"DRAFT_START": 8}),
+            ("LOOKUP_NGRAM 4", {"LOOKUP_NGRAM": 4}), ("LOOKUP_NGRAM 5", {"LOOKUP_NGRAM": 5}),
+            ("LOOKUP_MIN 1", {"LOOKUP_MIN": 1}), ("LOOKUP_MIN 3, LOOKUP_NGRAM 4", {"LOOKUP_MIN": 3, "LOOKUP_NGRAM": 4}),
+            ("no drafts", {"SPECULATE": 0})]
+
+
+def replay(decode, rows: list[tuple[list[int], list[int], int]], setting: dict) -> tuple[int, int]:
+    """Row-steps and positions the decoding loop runs for these rows under ``setting`` (decode's constants): each
+    step runs a row's last token and its draft, keeps the draft as far as it matches the row's output, plus the
+    model's next token (as ``decode._step`` does); the first token comes from the prompt pass."""
+    saved = {name: getattr(decode, name) for name in setting}
+    for name, value in setting.items():
+        setattr(decode, name, value)
+    try:
+        row_steps = positions = 0
+        for ids, output, budget in rows:
+            if not output:
+                continue
+            lookup, made = decode._Lookup(ids + output[:1]), 1
+            while made < len(output):
+                room = min(decode.SPECULATE, budget - made - 1)
+                draft = lookup.draft(room) if room > 0 else []
+                kept = 0
+                while kept < len(draft) and made + kept < len(output) and draft[kept] == output[made + kept]:
+                    kept += 1
+                lookup.judged(len(draft), kept)
+                for token in output[made:made + kept + 1]:
+                    lookup.append(token)
+                made += kept + 1
+                row_steps += 1
+                positions += 1 + len(draft)
+        return row_steps, positions
+    finally:
+        for name, value in saved.items():
+            setattr(decode, name, value)
 
 
 if __name__ == "__main__":
