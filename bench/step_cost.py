@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,32 +45,25 @@ def main() -> int:
     shapes: list[tuple[int, int, float]] = []
     print(f"smollm2, {torch.get_num_threads()} threads, {args.cached} cached positions a row, oneDNN "
           f"{onednn.pays_off()}\n\n| rows | positions a row | ms |\n|---|---|---|")
-    patch = onednn.linear_layers(model) if onednn.pays_off() else None
-    with torch.inference_mode():
-        if patch:
-            patch.__enter__()
-        try:
-            for rows in map(int, args.rows.split(",")):
-                cache = decode._RowCache()
-                for _ in range(rows):
-                    cache.buffers.append(torch.randn(layers, 2, heads, args.cached + 64, size) * 0.1)
-                    cache.lengths.append(args.cached)
-                for width in map(int, args.widths.split(",")):
-                    ids = torch.randint(0, model.config.vocab_size, (1, rows * width))
-                    positions = torch.tensor([[args.cached + j for _ in range(rows) for j in range(width)]])
-                    times = []
-                    for _ in range(args.repeats + 1):
-                        cache.step([width] * rows)
-                        started = time.perf_counter()
-                        with row_attention(model):
-                            model(input_ids=ids, position_ids=positions, cache=cache, use_cache=True)
-                        times.append(time.perf_counter() - started)
-                        cache.step(None)
-                    shapes.append((rows, width, statistics.median(times[1:])))
-                    print(f"| {rows} | {width} | {1000 * shapes[-1][2]:.1f} |", flush=True)
-        finally:
-            if patch:
-                patch.__exit__(None, None, None)
+    with torch.inference_mode(), onednn.linear_layers(model) if onednn.pays_off() else nullcontext():
+        for rows in map(int, args.rows.split(",")):
+            cache = decode._RowCache()
+            for _ in range(rows):
+                cache.buffers.append(torch.randn(layers, 2, heads, args.cached + 64, size) * 0.1)
+                cache.lengths.append(args.cached)
+            for width in map(int, args.widths.split(",")):
+                ids = torch.randint(0, model.config.vocab_size, (1, rows * width))
+                positions = torch.tensor([[args.cached + j for _ in range(rows) for j in range(width)]])
+                times = []
+                for _ in range(args.repeats + 1):
+                    cache.step([width] * rows)
+                    started = time.perf_counter()
+                    with row_attention(model):
+                        model(input_ids=ids, position_ids=positions, cache=cache, use_cache=True)
+                    times.append(time.perf_counter() - started)
+                    cache.step(None)
+                shapes.append((rows, width, statistics.median(times[1:])))
+                print(f"| {rows} | {width} | {1000 * shapes[-1][2]:.1f} |", flush=True)
     design = torch.tensor([[1.0, rows, rows * width] for rows, width, _ in shapes], dtype=torch.float64)
     seconds = torch.tensor([[t] for *_, t in shapes], dtype=torch.float64)
     step, row, position = (1000 * torch.linalg.lstsq(design, seconds).solution[:, 0]).tolist()

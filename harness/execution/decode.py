@@ -486,8 +486,9 @@ class _RowCache:
     def step(self, widths: list[int] | None) -> None:
         """The positions each row runs in the next forward call (None after it), and each row's causal mask over
         its buffer for them: None for one position (it attends to all), else offset by the row's length, made
-        once a step as the additive float mask SDPA makes of a boolean one in every layer's call (0 and -inf:
-        the same scores; at decoding sizes the conversion was a quarter of the attention's time)."""
+        once a step as the additive float mask SDPA would make of a boolean one in every layer's call (0 and -inf:
+        the same logits, bit for bit; a step of 14 rows × 6 positions 289 against 293 ms, 10 × 8 301 against 308,
+        measured in one process alternating)."""
         import torch
 
         self.widths, self.masks = widths, []
@@ -497,7 +498,7 @@ class _RowCache:
                 continue
             device = buffer.device
             seen = torch.arange(n + width, device=device) <= torch.arange(n, n + width, device=device)[:, None]
-            self.masks.append(torch.zeros(seen.shape, dtype=buffer.dtype, device=buffer.device)
+            self.masks.append(torch.zeros(seen.shape, dtype=buffer.dtype, device=device)
                               .masked_fill_(~seen, float("-inf")))
 
     def keep(self, rows: list[int]) -> None:

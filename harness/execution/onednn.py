@@ -33,32 +33,32 @@ MAX_ROWS = 256
 
 
 def _forward(self, x):
-    """``nn.Linear.forward`` through oneDNN: the input flattened to rows and cut as above, each piece multiplied by
-    oneDNN's matrix product straight from and into PyTorch's dense layout (``mkldnn._linear_pointwise``, the
-    operator PyTorch's own compiler emits for a CPU linear layer; the older ``mkldnn_linear`` wants its input
-    converted to oneDNN's layout and its output converted back: two copies a call, most of a 49,152-wide output
-    layer's time at decoding sizes, 52 against 34 ms at 96 rows, with bit-identical results). One piece (every
-    decoding step) is returned as it comes; several are written into one output (an output layer's rows are
+    """``nn.Linear.forward`` through oneDNN: the input flattened to rows and cut as above (``_product``). One piece
+    (every decoding step) is returned as it comes; several are written into one output (an output layer's rows are
     vocabulary-wide)."""
-    import torch
-
     shape = x.shape
     rows = x.reshape(-1, shape[-1])
-    total = rows.shape[0]
-    out = None
-    for start in range(0, total, MAX_ROWS):
+    if rows.shape[0] <= MAX_ROWS:
+        return _product(self, rows).reshape(*shape[:-1], -1)
+    out = rows.new_empty((rows.shape[0], self.out_features))
+    for start in range(0, rows.shape[0], MAX_ROWS):
         piece = rows[start:start + MAX_ROWS]
-        n = piece.shape[0]
-        if n % ROW_STEP:
-            piece = torch.nn.functional.pad(piece, (0, 0, 0, ROW_STEP - n % ROW_STEP))
-        result = torch.ops.mkldnn._linear_pointwise(piece.contiguous(), self.weight, self.bias, "none", [], "")
-        if total <= MAX_ROWS:
-            out = result[:n]
-            break
-        if out is None:
-            out = rows.new_empty((total, self.out_features))
-        out[start:start + n] = result[:n]
+        out[start:start + piece.shape[0]] = _product(self, piece)
     return out.reshape(*shape[:-1], -1)
+
+
+def _product(layer, rows):
+    """``rows`` (at most ``MAX_ROWS``) times the layer's weight, padded to a multiple of ``ROW_STEP``, by oneDNN's
+    matrix product straight from and into PyTorch's dense layout (``mkldnn._linear_pointwise``, the operator
+    PyTorch's own compiler emits for a CPU linear layer; the older ``mkldnn_linear`` wants its input converted to
+    oneDNN's layout and its output converted back: two copies a call, most of a 49,152-wide output layer's time at
+    decoding sizes, 52 against 34 ms at 96 rows, with bit-identical results)."""
+    import torch
+
+    n = rows.shape[0]
+    if n % ROW_STEP:
+        rows = torch.nn.functional.pad(rows, (0, 0, 0, ROW_STEP - n % ROW_STEP))
+    return torch.ops.mkldnn._linear_pointwise(rows.contiguous(), layer.weight, layer.bias, "none", [], "")[:n]
 
 
 def pays_off(cpuinfo: str | None = None) -> bool:

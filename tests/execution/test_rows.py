@@ -16,13 +16,22 @@ def offset_causal(before: int, width: int):
     return torch.arange(before + width) <= torch.arange(before, before + width)[:, None]
 
 
-@pytest.mark.parametrize("before,width", [(300, 100), (100, 300), (1, 40), (0, 7), (50, 50)])
-def test_each_row_gets_what_its_own_mask_gives(before, width):
-    """Rows narrower and wider than the keys before them (the latter run as the causal square), beside a causal row
-    and a one-position row over all its keys, in one flat sequence."""
+def additive(mask):
+    """A boolean mask as the additive float one the decoding loop hands over (``decode._RowCache.step``)."""
+    return torch.zeros(mask.shape).masked_fill_(~mask, float("-inf"))
+
+
+@pytest.mark.parametrize("float_mask", [False, True])
+@pytest.mark.parametrize("before,width", [(300, 100), (100, 300), (1, 40), (0, 7), (50, 50), (400, 6)])
+def test_each_row_gets_what_its_own_mask_gives(before, width, float_mask):
+    """Rows narrower and wider than the keys before them (the latter run as the causal square), with a boolean or an
+    additive float mask, beside a causal row and a one-position row over all its keys, in one flat sequence."""
     torch.manual_seed(before * 1000 + width)
     heads, kv_heads, size = 9, 3, 64
-    shapes = [(before, width, offset_causal(before, width) if before else CAUSAL), (0, 20, CAUSAL), (30, 1, None)]
+    mask = offset_causal(before, width) if before else CAUSAL
+    if float_mask and before:
+        mask = additive(mask)
+    shapes = [(before, width, mask), (0, 20, CAUSAL), (30, 1, None)]
     keys = [torch.randn(1, kv_heads, n + w, size) for n, w, _ in shapes]
     values = [torch.randn(1, kv_heads, n + w, size) for n, w, _ in shapes]
     query = torch.randn(1, heads, sum(w for _, w, _ in shapes), size)
