@@ -97,8 +97,8 @@ def main() -> int:
     replayed: list[tuple[list[int], list[int], int]] = []  # each request's prompt, output tokens and budget
     continuous = decode._continuous
 
-    def captured(lm_, requests, pending, generated, ends, done):
-        continuous(lm_, requests, pending, generated, ends, done)
+    def captured(lm_, requests, pending, generated, ends, done, *rest):
+        continuous(lm_, requests, pending, generated, ends, done, *rest)
         replayed.extend((r.ids, g, r.budget) for r, g in zip(requests, generated))
 
     lm.model.forward = timed

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import deque
 from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 from harness.execution import onednn, prefix
@@ -46,6 +47,13 @@ class Request:
     ids: list[int]
     budget: int
     until: list[str]
+
+    @cached_property
+    def window(self) -> int:
+        """How many last tokens hold any stop string that has just appeared in the text (``_finished``): a token
+        decodes to at least one byte (special tokens, skipped, to none), and a few more cover a character cut at the
+        window's start."""
+        return 4 + max((len(stop.encode("utf-8")) for stop in self.until), default=0)
 
 
 def usable(lm, kwargs: list[dict]) -> bool:
@@ -163,8 +171,9 @@ def generate(lm, requests: list[Request], groups: list[list[int]] | None = None,
     with torch.inference_mode():
         if _rows_ready(lm):
             # patched once for the loop's every forward call, on CPUs where oneDNN is the faster (``pays_off``)
-            with onednn.linear_layers(lm.model) if onednn.pays_off() else nullcontext():
-                _continuous(lm, requests, pending, generated, ends, done)
+            with onednn.linear_layers(lm.model) if onednn.pays_off() else nullcontext() as patched:
+                rows = onednn.ROW_STEP if patched is not None and patched.patched else 1
+                _continuous(lm, requests, pending, generated, ends, done, rows)
         else:
             for group in pending:
                 _one_group(lm, requests, group, generated, ends, done)
@@ -195,8 +204,10 @@ def _one_group(lm, requests, group, generated, ends, done) -> None:
                          generated, ends, done)
 
 
-def _continuous(lm, requests, pending, generated, ends, done) -> None:
-    """Continuous batching over per-row buffers (see ``JOIN_ROWS``), with prompt-lookup drafts (``SPECULATE``)."""
+def _continuous(lm, requests, pending, generated, ends, done, rows: int = 1) -> None:
+    """Continuous batching over per-row buffers (see ``JOIN_ROWS``), with prompt-lookup drafts (``SPECULATE``);
+    ``rows``: the multiple of positions the linear layers compute a step in any case (``onednn.ROW_STEP``, 1 for
+    none), filled with longer drafts (``_fill``)."""
     running: _Batch | None = None
     earlier = _Earlier()
     lookups: dict[int, _Lookup] = {}
@@ -214,26 +225,30 @@ def _continuous(lm, requests, pending, generated, ends, done) -> None:
             if pending:
                 continue
             break
-        running = _step(lm, requests, running, lookups, generated, ends, done)
+        running = _step(lm, requests, running, lookups, generated, ends, done, rows)
 
 
-def _step(lm, requests, running: _Batch, lookups: dict, generated, ends, done) -> _Batch | None:
+def _step(lm, requests, running: _Batch, lookups: dict, generated, ends, done, rows: int = 1) -> _Batch | None:
     """One decoding step of every running row, as one flat sequence of positions: each row's chosen token and its
-    draft (``SPECULATE``), each at its own position; then each row keeps its tokens up to the first draft token the
-    model would not have chosen, and its buffer's length moves past the positions it keeps."""
+    draft (``SPECULATE``, made longer where the step has positions to spare: ``_fill``), each at its own position;
+    then each row keeps its tokens up to the first draft token the model would not have chosen, and its buffer's
+    length moves past the positions it keeps."""
     import torch
 
     cache: _RowCache = running.cache
     ids: list[int] = []
     positions: list[int] = []
     drafts: list[list[int]] = []
-    for row, (i, token) in enumerate(zip(running.rows, running.tokens)):
+    for i in running.rows:
         room = min(SPECULATE, requests[i].budget - len(generated[i]) - 1)
-        draft = lookups[i].draft(room) if room > 0 else []
+        drafts.append(lookups[i].draft(room) if room > 0 else [])
+    sizes = [len(d) for d in drafts]  # the drafts the schedule judges (``_Lookup.judged``)
+    if rows > 1:
+        _fill(requests, running.rows, lookups, generated, drafts, -sum(1 + n for n in sizes) % rows)
+    for row, (token, draft) in enumerate(zip(running.tokens, drafts)):
         n = cache.lengths[row]
         ids += [token, *draft]
         positions += range(n, n + 1 + len(draft))
-        drafts.append(draft)
     cache.step([1 + len(d) for d in drafts])
     device = lm.device
     with row_attention(lm.model):
@@ -247,7 +262,7 @@ def _step(lm, requests, running: _Batch, lookups: dict, generated, ends, done) -
         agreed = 0
         while agreed < len(draft) and draft[agreed] == mine[agreed]:
             agreed += 1
-        lookups[i].judged(len(draft), agreed)
+        lookups[i].judged(sizes[row], min(agreed, sizes[row]))
         if _extend(lm, requests[i], generated[i], lookups[i], mine[:agreed + 1], ends):
             done(i, _cut(lm.tok_decode(generated[i]), requests[i].until))
             del lookups[i]
@@ -261,6 +276,25 @@ def _step(lm, requests, running: _Batch, lookups: dict, generated, ends, done) -
     if len(keep) < len(running.rows):
         cache.keep(keep)
     return _Batch([running.rows[row] for row in keep], cache, None, None, tokens)
+
+
+def _fill(requests: list[Request], rows: list[int], lookups: dict, generated, drafts: list[list[int]],
+          spare: int) -> None:
+    """Longer drafts for ``spare`` positions of a step that the linear layers compute anyway (oneDNN pads each
+    call's rows to a multiple of ``onednn.ROW_STEP``): they go to the rows whose drafts have been kept the longest
+    (the largest draft sizes: a loop), each drafting further along its lookup, past its size and ``SPECULATE``,
+    within its budget. The padding's copies go too. A longer draft extends the shorter one, and the draft-size
+    schedule judges only the shorter one, so the rows' outputs and later drafts are as without the fill."""
+    for row in sorted(range(len(rows)), key=lambda r: -lookups[rows[r]].size):
+        if spare <= 0:
+            return
+        i, draft = rows[row], drafts[row]
+        room = requests[i].budget - len(generated[i]) - 1
+        if not draft or len(draft) >= room:
+            continue
+        longer = lookups[i].draft(min(room, len(draft) + spare), cap=False)
+        spare -= len(longer) - len(draft)
+        drafts[row] = longer
 
 
 def _extend(lm, request: Request, tokens: list[int], lookup: "_Lookup", new: list[int], ends: set[int]) -> bool:
@@ -292,16 +326,17 @@ class _Lookup:
         for n in range(LOOKUP_MIN, min(LOOKUP_NGRAM, end) + 1):
             self.after[tuple(tokens[end - n:end])] = end
 
-    def draft(self, most: int) -> list[int]:
-        """``most`` tokens (at most the row's draft size) as they followed the latest earlier occurrence of the
-        longest run the tokens end with; [] when no run of ``LOOKUP_MIN`` has occurred before. Where what followed
-        reaches the present, the draft goes on as it predicts itself: a loop's period repeated."""
+    def draft(self, most: int, cap: bool = True) -> list[int]:
+        """``most`` tokens (at most the row's draft size, unless ``cap`` is off) as they followed the latest earlier
+        occurrence of the longest run the tokens end with; [] when no run of ``LOOKUP_MIN`` has occurred before.
+        Where what followed reaches the present, the draft goes on as it predicts itself: a loop's period repeated.
+        A longer draft begins with the shorter one."""
         tokens = self.tokens
         for n in range(min(LOOKUP_NGRAM, len(tokens)), LOOKUP_MIN - 1, -1):
             at = self.after.get(tuple(tokens[-n:]))
             if at is not None:
                 period = len(tokens) - at
-                return [tokens[at + j % period] for j in range(min(most, self.size))]
+                return [tokens[at + j % period] for j in range(min(most, self.size) if cap else most)]
         return []
 
     def judged(self, drafted: int, kept: int) -> None:
@@ -603,8 +638,17 @@ def _advance(lm, requests: list[Request], batch: _Batch, generated: list[list[in
 
 
 def _finished(lm, request: Request, tokens: list[int], token: int, ends: set[int]) -> bool:
+    """Whether the row ends at ``token``: an end-of-sequence id, its budget, or a stop string in its text. The text
+    is decoded whole only where the last ``Request.window`` tokens show a stop string (decoding a 1,280-token answer
+    after each of its tokens had cost ~300 µs a token); a stop string the window missed (a run of special tokens in
+    it) only makes the row run on, and its text is cut at its first stop string all the same (``_cut``)."""
     if token in ends or len(tokens) >= request.budget:
         return True
+    if not any(request.until):
+        return False
+    tail = lm.tok_decode(tokens[-request.window:])
+    if not any(stop and stop in tail for stop in request.until):
+        return False
     text = lm.tok_decode(tokens)
     return any(stop and stop in text for stop in request.until)
 

@@ -116,6 +116,74 @@ def test_a_rows_draft_grows_while_kept_and_shrinks_when_rejected():
     assert len(lookup.draft(100)) == 1
 
 
+def test_a_longer_draft_begins_with_the_shorter_and_may_pass_the_size():
+    lookup = decode._Lookup([7, 1, 2, 3] * 5)
+    short = lookup.draft(100)
+    assert len(short) == decode.DRAFT_START
+    longer = lookup.draft(decode.SPECULATE + 5, cap=False)
+    assert len(longer) == decode.SPECULATE + 5 and longer[:len(short)] == short
+    assert decode._Lookup([1, 2, 3, 4]).draft(10, cap=False) == []  # nothing seen twice: no draft, however long
+
+
+def test_spare_positions_go_to_the_rows_whose_drafts_were_kept_longest():
+    requests = [decode.Request([0], budget, []) for budget in (100, 100, 12, 100)]
+    lookups = {}
+    for i, size in enumerate((4, 10, 16, 6)):
+        lookups[i] = decode._Lookup([5, 6, 7, 8] * 6)
+        lookups[i].size = size
+    lookups[3] = decode._Lookup([1, 2, 3, 4])  # no draft to lengthen
+    generated = [[9] * 3 for _ in requests]
+    drafts = [lookups[i].draft(min(decode.SPECULATE, r.budget - 3 - 1)) for i, r in enumerate(requests)]  # as _step
+    before = [list(d) for d in drafts]
+    decode._fill(requests, [0, 1, 2, 3], lookups, generated, drafts, 13)
+    # row 2 (size 16) is first but its budget leaves room for 12 - 3 - 1 = 8 draft tokens: it already has them;
+    # row 1 (size 10) takes all 13 spare positions
+    assert drafts[2] == before[2] and len(drafts[2]) == 8
+    assert len(drafts[1]) == 10 + 13 and drafts[1][:10] == before[1]
+    assert drafts[0] == before[0] and drafts[3] == before[3] == []
+
+
+def test_drafts_fill_the_positions_onednn_pads_and_keep_every_output(lm, monkeypatch):
+    """Where oneDNN computes the linear layers (rows padded to ``onednn.ROW_STEP``), a step's spare positions hold
+    longer drafts: steps run whole multiples of the pad, fewer of them, and every output is still lm-eval's."""
+    from harness.execution import onednn
+
+    requests = REQUESTS + [
+        ("a b c d e f a b c d e f a b c d e f a b", {"until": ["\n\n"], "max_gen_toks": 60}),
+        ("one two three, one two three, one two three, one", {"until": ["\n\n"], "max_gen_toks": 60}),
+    ]
+    reference = [_lmeval_generate(lm, [c], [k])[0] for c, k in requests]
+    prepared = [decode.prepare(lm, c, k) for c, k in requests]
+    monkeypatch.setattr(onednn, "pays_off", lambda cpuinfo=None: True)
+    filled, calls = _calls(lm, lambda: decode.generate(lm, prepared))
+    monkeypatch.setattr(onednn, "pays_off", lambda cpuinfo=None: False)
+    plain, plain_calls = _calls(lm, lambda: decode.generate(lm, prepared))
+    assert filled == plain == reference
+    steps = [(rows, positions) for kind, rows, positions in calls if kind == "step"]
+    plain_steps = [(rows, positions) for kind, rows, positions in plain_calls if kind == "step"]
+    whole = sum(p % onednn.ROW_STEP == 0 for _, p in steps)
+    assert whole > sum(p % onednn.ROW_STEP == 0 for _, p in plain_steps) and whole >= len(steps) / 4
+    assert sum(r for r, _ in steps) < sum(r for r, _ in plain_steps)  # the looping rows ended in fewer steps
+
+
+def test_a_stop_string_is_found_from_the_rows_last_tokens(lm):
+    """The stop check decodes a row's last ``Request.window`` tokens, and the whole text only where they show a
+    stop string: token by token through these texts (stop strings over several tokens, Thai and Devanagari
+    characters over several byte tokens) it says what the check of the whole text says, up to the token where the
+    row ends."""
+    cases = [("Count: 1, 2, 3, 4, 5, 6, 7, 8", [", 7", "\n\n"]),
+             ("สวัสดีครับ ผมชื่อสมชาย ยินดีที่ได้รู้จัก", ["ยินดี"]),
+             ("उत्तर: यह सही है। प्रश्न: और", ["प्रश्न:", "।"]),
+             ("Answer: 42<|im_end|>Question: next", ["Question:", "<|im_end|>"])]
+    for text, until in cases:
+        tokens = lm.tok_encode(text)
+        request = decode.Request([0], 10_000, until)
+        whole = [any(s in lm.tok_decode(tokens[:n]) for s in until) for n in range(1, len(tokens) + 1)]
+        end = whole.index(True) + 1  # the row ends at the first token whose text holds a stop string
+        found = [decode._finished(lm, request, tokens[:n], tokens[n - 1], set()) for n in range(1, end + 1)]
+        assert found == whole[:end] and end > 2
+
+
 def _calls(lm, run):
     """``run()``'s result and its forward calls: ("prompt", rows, width) for a prompt pass, ("step", rows,
     positions) for a decoding step (a flat sequence over per-row buffers: each row's token and its draft)."""
