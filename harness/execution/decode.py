@@ -105,7 +105,10 @@ def _end_ids(lm) -> set[int]:
 # budgets. New requests wait until ``ADMIT_ROWS`` rows are free (or their whole planned group fits): fewer, fuller
 # prompt passes. The bound trades memory for time (quick suite on SmolLM2, 2 cores, ``octoglot run --suite quick
 # --no-cache`` as ``bench/vs_lmeval.py --only quick`` runs it, with oneDNN's linear layers): 12,288 took 254-272 s
-# at 2,003-2,051 MB peak RSS in three runs, 10,240 263 s at 1,879 MB (with the heap trimmed after scoring).
+# at 2,003-2,051 MB peak RSS in three runs, 10,240 263 s at 1,879 MB (with the heap trimmed after scoring). With
+# drafts filling the steps' padded positions (``_fill``) the larger bound no longer pays: the quick suite's generation
+# (``bench/quick_generation.py``, 2026-12-01) took 289.4 s in 679 steps at 12,288 and 290.8 s in 811 at 10,240, at
+# 1,943 and 1,829 MB (the steps are as long as their positions make them: fewer and wider steps, the same time).
 JOIN_ROWS = 32
 ADMIT_ROWS = 8
 CACHE_POSITIONS = 10_240
