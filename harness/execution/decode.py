@@ -286,8 +286,9 @@ def _fill(requests: list[Request], rows: list[int], lookups: dict, generated, dr
     """Longer drafts for ``spare`` positions of a step that the linear layers compute anyway (oneDNN pads each
     call's rows to a multiple of ``onednn.ROW_STEP``): they go to the rows whose drafts have been kept the longest
     (the largest draft sizes: a loop), each drafting further along its lookup, past its size and ``SPECULATE``,
-    within its budget. The padding's copies go too. A longer draft extends the shorter one, and the draft-size
-    schedule judges only the shorter one, so the rows' outputs and later drafts are as without the fill."""
+    within its budget; where they fill the step, ``onednn._product`` copies nothing to pad it. A longer draft extends
+    the shorter one, and the draft-size schedule judges only the shorter one: every kept token is still the model's
+    argmax, so the rows' outputs are as without the fill."""
     for row in sorted(range(len(rows)), key=lambda r: -lookups[rows[r]].size):
         if spare <= 0:
             return
@@ -642,9 +643,10 @@ def _advance(lm, requests: list[Request], batch: _Batch, generated: list[list[in
 
 def _finished(lm, request: Request, tokens: list[int], token: int, ends: set[int]) -> bool:
     """Whether the row ends at ``token``: an end-of-sequence id, its budget, or a stop string in its text. The text
-    is decoded whole only where the last ``Request.window`` tokens show a stop string (decoding a 1,280-token answer
-    after each of its tokens had cost ~300 µs a token); a stop string the window missed (a run of special tokens in
-    it) only makes the row run on, and its text is cut at its first stop string all the same (``_cut``)."""
+    is decoded whole only where the last ``Request.window`` tokens show a stop string (SmolLM2's tokenizer took
+    ~300 µs to decode a 1,280-token answer, after each of its tokens, in an ad-hoc timing); a stop string the window
+    missed (a run of special tokens in it) only makes the row run on, and its text is cut at its first stop string
+    all the same (``_cut``)."""
     if token in ends or len(tokens) >= request.budget:
         return True
     if not any(request.until):
