@@ -16,7 +16,7 @@ from harness.core import langid
 from harness.core.errors import OctoglotError
 from harness.core.programs import DATA_ERROR, Attempt
 from harness.core.records import Generation, Sample, SampleResult
-from harness.execution import models, sandbox
+from harness.execution import allocator, models, sandbox
 from harness.execution.cache import ResponseCache, default_path, model_key
 from harness.execution.engine import DRAW, Engine
 from harness.execution.plan import RunConfig, Unit
@@ -316,22 +316,6 @@ class Worker:
             self._sandbox.close()
 
 
-def return_freed_memory() -> None:
-    """Give the C heap's free pages back to the operating system (glibc's ``malloc_trim``; nothing elsewhere).
-    Scoring leaves ~230 MB of freed but fragmented heap on SmolLM2's quick suite; generation's key/value buffers
-    come from the OS page by page (``decode._untouched``) and would not reuse it."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
-        return
-    if trim is not None:
-        trim(0)
-
-
 def run_locally(worker: Worker, units: list[Unit], progress, on_unit) -> None:
     """The local executor: the log-likelihood units first (their results come in seconds), then the generations
     ahead in groups across units, then every generation unit, in order."""
@@ -346,7 +330,7 @@ def run_locally(worker: Worker, units: list[Unit], progress, on_unit) -> None:
             score(unit, bar)
     chunks = generation_chunks(units)
     if first and chunks:
-        return_freed_memory()
+        allocator.return_freed_memory()
     if chunks:
         bar = progress.add_task("generating", total=sum(len(c) for c in chunks))
         for chunk in chunks:
