@@ -163,7 +163,9 @@ POLICIES = [("as shipped", {}), ("SPECULATE 8", {"SPECULATE": 8}), ("SPECULATE 1
 def replay(decode, rows: list[tuple[list[int], list[int], int]], setting: dict) -> tuple[int, int]:
     """Row-steps and positions the decoding loop runs for these rows under ``setting`` (decode's constants): each
     step runs a row's last token and its draft, keeps the draft as far as it matches the row's output, plus the
-    model's next token (as ``decode._step`` does); the first token comes from the prompt pass."""
+    model's next token (as ``decode._step`` does); the first token comes from the prompt pass. Rows replay alone, so
+    the longer drafts ``decode._fill`` puts into a step's padded positions (which depend on the rows beside them)
+    are not replayed: the figures are those of the unfilled drafts."""
     saved = {name: getattr(decode, name) for name in setting}
     for name, value in setting.items():
         setattr(decode, name, value)
